@@ -1,0 +1,1 @@
+"""Training engine: one readable loop plus the run-directory contract it writes."""

@@ -1,0 +1,243 @@
+"""The training loop, readable top to bottom: set the LR, step, log, evaluate, checkpoint.
+
+Host syncs are batched: per-step losses stay on the device and are read back every
+``trainer.sync_every`` steps (and at epoch ends), where history rows are written and divergence
+is checked. Everything a resumed run needs is in the checkpoint, and batches are a pure function
+of (seed, epoch, index), so an interrupted run continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from lrstudy.data import DeviceData, TrainBatches, eval_batches
+from lrstudy.engine.files import save_torch
+from lrstudy.engine.progress import Progress
+from lrstudy.engine.rundir import RunDir
+from lrstudy.engine.tasks import TASKS, has_accuracy
+from lrstudy.schedules import LRFunction
+
+log = logging.getLogger(__name__)
+
+
+class RunInterrupted(Exception):
+    """Raised after the checkpoint is saved when SIGTERM/SIGINT asked the run to stop."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        super().__init__(f"interrupted by signal {signum} at step {step}")
+        self.signum = signum
+        self.step = step
+
+
+@dataclass
+class LoopState:
+    """Mutable progress of a run; everything here goes into the checkpoint."""
+
+    step: int = 0
+    initial_loss: float | None = None
+    wall_time_s: float = 0.0
+    carried: Any = None  # LSTM state carried across consecutive batches
+    last_train_loss: float = math.nan
+    pending: list[tuple[int, float, torch.Tensor]] = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(self, cfg: DictConfig, run: RunDir, data: DeviceData, model: nn.Module,
+                 optimizer: torch.optim.Optimizer, lr_at: LRFunction, batches: TrainBatches,
+                 total_steps: int, device: torch.device) -> None:
+        self.cfg, self.run, self.data = cfg, run, data
+        self.module = model  # uncompiled: its state_dict goes into checkpoints
+        self.model = torch.compile(model) if cfg.trainer.compile else model
+        self.optimizer, self.lr_at, self.batches = optimizer, lr_at, batches
+        self.total_steps, self.device = total_steps, device
+        self.spe = batches.steps_per_epoch
+        self.task = TASKS[model.task]
+        self.task_kwargs = {"loss": cfg.trainer.loss, "hessian": data.extras.get("hessian")}
+        self.eval_every = cfg.trainer.eval_every_steps or self.spe
+        self.channels_last = cfg.trainer.channels_last and data.spec.kind == "image"
+        self.state = LoopState()
+        self.stop_signal: int | None = None
+        self.writer = None
+        self.progress: Progress | None = None
+
+    # --- one step ------------------------------------------------------------------------
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.cfg.trainer.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        step = self.state.step
+        lr = self.lr_at(step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+        with self.autocast():
+            result = self.task(self.model, self.prepare_input(x), y, self.state.carried,
+                               **self.task_kwargs)
+        self.optimizer.zero_grad(set_to_none=True)
+        result.loss.backward()
+        if self.cfg.trainer.grad_clip:
+            nn.utils.clip_grad_norm_(self.module.parameters(), self.cfg.trainer.grad_clip)
+        self.optimizer.step()
+        self.state.carried = result.state
+        self.state.pending.append((step, lr, result.loss.detach()))
+        self.state.step = step + 1
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def measure(self, split: str) -> tuple[float, float]:
+        """(mean loss, accuracy) over a whole split; accuracy is NaN where it has no meaning."""
+        self.model.eval()
+        count, carried = 0, None
+        totals = torch.zeros(2, device=self.device, dtype=torch.float64)
+        for x, y in eval_batches(self.data, split, self.cfg.data):
+            with self.autocast():
+                result = self.task(self.model, self.prepare_input(x), y, carried,
+                                   **self.task_kwargs)
+            carried = result.state
+            totals[0] += result.loss.double() * result.count
+            if result.correct is not None:
+                totals[1] += result.correct.double()
+            count += result.count
+        self.model.train()
+        loss_sum, correct = totals.tolist()
+        accuracy = correct / count if has_accuracy(self.module.task) else math.nan
+        return loss_sum / count, accuracy
+
+    def evaluate(self) -> dict[str, float]:
+        row = {"step": self.state.step, "epoch": self.state.step / self.spe}
+        splits = ("val", "test") if self.data.val is not None else ("test",)
+        row |= {"val_loss": math.nan, "val_acc": math.nan}
+        for split in splits:
+            row[f"{split}_loss"], row[f"{split}_acc"] = self.measure(split)
+        self.run.append(self.run.eval, [row.values()])
+        if self.writer is not None:
+            for key, value in row.items():
+                if key not in ("step", "epoch") and math.isfinite(value):
+                    self.writer.add_scalar(key.replace("_", "/", 1), value, self.state.step)
+        log.info("step %d  epoch %.2f  %s", self.state.step, row["epoch"], "  ".join(
+            f"{k} {v:.4g}" for k, v in row.items() if k not in ("step", "epoch")))
+        return row
+
+    # --- host sync: history rows and divergence ------------------------------------------
+
+    def flush(self) -> bool:
+        """Write pending history rows; True if the loss diverged (the rows stop there)."""
+        if not self.state.pending:
+            return False
+        losses = torch.stack([p[2] for p in self.state.pending]).double().tolist()
+        if self.state.initial_loss is None:
+            self.state.initial_loss = losses[0]
+        limit = self.cfg.trainer.divergence_factor * abs(self.state.initial_loss)
+        rows, diverged = [], False
+        for (step, lr, _), loss in zip(self.state.pending, losses, strict=True):
+            rows.append((step, step / self.spe, lr, loss))
+            if not math.isfinite(loss) or loss > limit:
+                diverged = True
+                break
+        self.run.append(self.run.history, rows)
+        if self.writer is not None:
+            for step, _, lr, loss in rows:
+                self.writer.add_scalar("lr", lr, step)
+                if math.isfinite(loss):
+                    self.writer.add_scalar("train/loss", loss, step)
+        self.state.last_train_loss = rows[-1][3]
+        self.state.pending.clear()
+        if self.progress is not None:
+            self.progress.update(self.state.step, rows[-1][2], rows[-1][3])
+        return diverged
+
+    # --- checkpoint ----------------------------------------------------------------------
+
+    def save_checkpoint(self, chash: str) -> None:
+        state = self.state
+        save_torch(self.run.checkpoint, {
+            "config_hash": chash,
+            "step": state.step,
+            "initial_loss": state.initial_loss,
+            "wall_time_s": state.wall_time_s,
+            "last_train_loss": state.last_train_loss,
+            "carried": state.carried,
+            "model": self.module.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "numpy": np.random.get_state(),
+                "python": random.getstate(),
+            },
+        })
+
+    def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.module.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        rng = checkpoint["rng"]
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+        self.state = LoopState(step=checkpoint["step"], initial_loss=checkpoint["initial_loss"],
+                               wall_time_s=checkpoint["wall_time_s"],
+                               carried=checkpoint["carried"],
+                               last_train_loss=checkpoint["last_train_loss"])
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def epochs(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Training batches from the current step to the end of the run."""
+        while self.state.step < self.total_steps:
+            epoch, start = divmod(self.state.step, self.spe)
+            if start == 0:
+                self.state.carried = None  # DeepOBS resets the LSTM state every epoch
+            for batch in self.batches.epoch(epoch, start):
+                yield batch
+                if self.state.step >= self.total_steps:
+                    return
+
+    def fit(self, chash: str) -> tuple[str, list[dict[str, float]]]:
+        """Train to the end (or divergence); returns the status and the eval rows."""
+        started = time.perf_counter()
+        self.model.train()
+        if self.state.step == 0 and self.cfg.trainer.eval_at_start:
+            self.evaluate()
+        status = "completed"
+        for x, y in self.epochs():
+            self.train_step(x, y)
+            step = self.state.step
+            at_epoch_end = step % self.spe == 0
+            if (step % self.cfg.trainer.sync_every == 0 or at_epoch_end
+                    or step == self.total_steps or self.stop_signal is not None):
+                if self.flush():
+                    status = "diverged"
+                    break
+            if step % self.eval_every == 0 or step == self.total_steps:
+                row = self.evaluate()
+                if not math.isfinite(row["test_loss"]):
+                    status = "diverged"
+                    break
+            if at_epoch_end or self.stop_signal is not None:
+                self.state.wall_time_s += time.perf_counter() - started
+                started = time.perf_counter()
+                self.save_checkpoint(chash)
+            if self.stop_signal is not None:
+                raise RunInterrupted(self.stop_signal, step)
+        self.state.wall_time_s += time.perf_counter() - started
+        return status, self.run.read_eval()
