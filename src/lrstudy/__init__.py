@@ -1,3 +1,3 @@
-"""lrstudy: a Hydra + DVC reproducibility study of learning-rate schedules, optimizers and warmup."""
+"""lrstudy: a Hydra + DVC reproducibility study of LR schedules, optimizers and warmup."""
 
 __version__ = "0.1.0"

@@ -72,7 +72,8 @@ class FCNConfig(ModelConfig):
 
 @dataclass
 class DropoutModelConfig(ModelConfig):
-    dropout: float = 0.0
+    dropout: float = 0.0  # hidden dropout
+    input_dropout: float = 0.0  # dropout on the input image
 
 
 @dataclass
@@ -88,6 +89,7 @@ class PreResNetConfig(ModelConfig):
     depth: int = 32
     width: int = 16
     norm: str = "batch"  # batch | group | layer
+    norm_groups: int = 8  # GroupNorm groups for norm=group (must divide width)
     freeze_norm_affine: bool = False  # scale invariance (ExpLR study)
     freeze_last_layer: bool = False
 

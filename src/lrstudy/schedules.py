@@ -33,7 +33,7 @@ class Constant:
 
 @dataclass(frozen=True)
 class Cosine:
-    """Half-cosine from base_lr to min_lr over total_steps (torch CosineAnnealingLR, T_max=total)."""
+    """Half-cosine from base_lr to min_lr over total_steps (torch CosineAnnealingLR)."""
 
     base_lr: float
     min_lr: float

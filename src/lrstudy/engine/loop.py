@@ -62,6 +62,7 @@ class Trainer:
         self.model = torch.compile(model) if cfg.trainer.compile else model
         self.optimizer, self.lr_at, self.batches = optimizer, lr_at, batches
         self.total_steps, self.device = total_steps, device
+        self.dtype = getattr(torch, cfg.trainer.dtype)
         self.spe = batches.steps_per_epoch
         self.task = TASKS[model.task]
         self.task_kwargs = {"loss": cfg.trainer.loss, "hessian": data.extras.get("hessian")}
@@ -107,7 +108,7 @@ class Trainer:
         self.model.eval()
         count, carried = 0, None
         totals = torch.zeros(2, device=self.device, dtype=torch.float64)
-        for x, y in eval_batches(self.data, split, self.cfg.data):
+        for x, y in eval_batches(self.data, split, self.cfg.data, self.dtype):
             with self.autocast():
                 result = self.task(self.model, self.prepare_input(x), y, carried,
                                    **self.task_kwargs)
@@ -223,11 +224,11 @@ class Trainer:
             self.train_step(x, y)
             step = self.state.step
             at_epoch_end = step % self.spe == 0
-            if (step % self.cfg.trainer.sync_every == 0 or at_epoch_end
-                    or step == self.total_steps or self.stop_signal is not None):
-                if self.flush():
-                    status = "diverged"
-                    break
+            sync_due = (step % self.cfg.trainer.sync_every == 0 or at_epoch_end
+                        or step == self.total_steps or self.stop_signal is not None)
+            if sync_due and self.flush():
+                status = "diverged"
+                break
             if step % self.eval_every == 0 or step == self.total_steps:
                 row = self.evaluate()
                 if not math.isfinite(row["test_loss"]):

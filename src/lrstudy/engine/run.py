@@ -34,7 +34,7 @@ LOWER_IS_BETTER = ("val_loss", "test_loss")
 
 
 def apply_profile(cfg: DictConfig) -> DictConfig:
-    """Copy of cfg with the profile's caps folded into data and trainer (recorded in config.yaml)."""
+    """Copy of cfg with the profile's caps folded in, so config.yaml records what ran."""
     cfg = cfg.copy()
     for cap, target in (("train_subset", cfg.data), ("max_steps", cfg.trainer)):
         limit = cfg.profile[cap]
@@ -142,7 +142,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path | None = None) -> float:
     if cfg.trainer.channels_last and data.spec.kind == "image":
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg.optimizer, [p for p in model.parameters() if p.requires_grad])
-    batches = make_train_batches(data, cfg.data, cfg.seed)
+    batches = make_train_batches(data, cfg.data, cfg.seed, dtype)
     total = count_steps(cfg, batches.steps_per_epoch)
     lr_at = build_lr_schedule(cfg.schedule, cfg.init, cfg.optimizer.lr,
                               batches.steps_per_epoch, total)
