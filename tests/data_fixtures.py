@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
+import os
 import pickle
 import struct
 import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.io
+
+from lrstudy.data import sources
 
 
 def write_idx_set(folder: Path, n_train: int, n_test: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -62,3 +67,40 @@ def write_svhn_mat(path: Path, n: int, seed: int = 0) -> tuple[np.ndarray, np.nd
     path.parent.mkdir(parents=True, exist_ok=True)
     scipy.io.savemat(str(path), {"X": x, "y": y})
     return x, y
+
+
+def patch_md5(monkeypatch: pytest.MonkeyPatch, name: str, folder: Path) -> None:
+    """Point the registry's md5s at our synthetic files (the checksum path still runs)."""
+    files = [
+        dataclasses.replace(raw, md5=sources.md5_file(_located(folder, raw)))
+        for raw in sources.RAW_FILES[name]
+    ]
+    monkeypatch.setitem(sources.RAW_FILES, name, files)
+
+
+def _located(folder: Path, raw: sources.RawFile) -> Path:
+    nested = folder / raw.subdir / raw.filename
+    return nested if nested.is_file() else folder / raw.filename
+
+
+def write_stand_in_sources(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A source folder holding the real offline files (linked) and small official-format
+    stand-ins for the sets this machine lacks (fmnist, cifar10, cifar100, svhn)."""
+    real = os.environ.get(sources.SOURCE_ENV)
+    folder.mkdir(parents=True, exist_ok=True)
+    if real:
+        for entry in Path(real).iterdir():
+            if entry.is_dir():
+                (folder / entry.name).symlink_to(entry.resolve())
+    write_idx_set(folder / "fmnist", 96, 48)
+    cifar10 = {**{f"data_batch_{i}": 24 for i in range(1, 6)}, "test_batch": 48}
+    write_cifar_tarball(folder / "cifar10" / sources.RAW_FILES["cifar10"][0].filename, cifar10,
+                        "labels", 10)
+    write_cifar_tarball(folder / "cifar100" / sources.RAW_FILES["cifar100"][0].filename,
+                        {"train": 120, "test": 48}, "fine_labels", 100)
+    write_svhn_mat(folder / "svhn/train_32x32.mat", 120)
+    write_svhn_mat(folder / "svhn/test_32x32.mat", 48, seed=1)
+    for name in ("fmnist", "cifar10", "cifar100", "svhn"):
+        patch_md5(monkeypatch, name, folder)
+    monkeypatch.setenv(sources.SOURCE_ENV, str(folder))
+    return folder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 import math
@@ -16,7 +15,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from data_fixtures import write_cifar_tarball, write_idx_set, write_svhn_mat
+from data_fixtures import patch_md5, write_cifar_tarball, write_idx_set, write_svhn_mat
 from lrstudy.config import DataConfig, SyntheticDataConfig, register_configs
 from lrstudy.data import (
     DATASETS,
@@ -61,20 +60,6 @@ def data_cfg(name: str) -> DictConfig:
 
 def synthetic_cfg(**overrides: object) -> DictConfig:
     return OmegaConf.structured(SyntheticDataConfig(name="synthetic", **overrides))
-
-
-def patch_md5(monkeypatch: pytest.MonkeyPatch, name: str, folder: Path) -> None:
-    """Point the registry's md5s at our synthetic files (the checksum path still runs)."""
-    files = [
-        dataclasses.replace(raw, md5=sources.md5_file(_located(folder, raw)))
-        for raw in sources.RAW_FILES[name]
-    ]
-    monkeypatch.setitem(sources.RAW_FILES, name, files)
-
-
-def _located(folder: Path, raw: sources.RawFile) -> Path:
-    nested = folder / raw.subdir / raw.filename
-    return nested if nested.is_file() else folder / raw.filename
 
 
 def leftovers(root: Path) -> list[str]:
@@ -213,7 +198,7 @@ def test_mnist_prepared_from_offline_folder(real_root: Path) -> None:
 
 def test_mnist_load_split_and_statistics(real_root: Path) -> None:
     data = load_data(data_cfg("mnist"), real_root, CPU)
-    assert data.spec == DataSpec("mnist", "image", (1, 28, 28), 10)
+    assert data.spec == DataSpec("mnist", "image", (1, 28, 28), 10, normalized=True)
     assert len(data.train[0]) == 50000 and len(data.val[0]) == 10000
     assert len(data.test[0]) == 10000 and data.train[0].dtype == torch.uint8
     assert data.mean.item() == pytest.approx(0.1307, abs=2e-3)
@@ -222,7 +207,7 @@ def test_mnist_load_split_and_statistics(real_root: Path) -> None:
 
 def test_mnist1d_pickle(real_root: Path) -> None:
     data = load_data(data_cfg("mnist1d"), real_root, CPU)
-    assert data.spec == DataSpec("mnist1d", "vector", (40,), 10)
+    assert data.spec == DataSpec("mnist1d", "vector", (40,), 10, normalized=True)
     assert len(data.train[0]) + len(data.val[0]) == 4000 and len(data.test[0]) == 1000
     assert data.train[0].dtype == torch.float32 and data.mean.shape == (40,)
 
@@ -323,7 +308,7 @@ def test_digits_split_is_fixed_and_scaled(tmp_path: Path) -> None:
     assert np.allclose(tensors["test_x"].numpy(), x_test / 16) and len(tensors["train_x"]) == 1437
     assert tensors["test_y"].tolist() == y_test.tolist()
     data = load_data(data_cfg("digits"), tmp_path, CPU)
-    assert data.spec == DataSpec("digits", "vector", (64,), 10)
+    assert data.spec == DataSpec("digits", "vector", (64,), 10, normalized=True)
     assert (data.std > 0).all()  # constant pixels keep std 1, never divide by zero
 
 
@@ -514,3 +499,20 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["prepare", "imagenet", "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown dataset 'imagenet'") and err.count("\n") == 1
+
+
+def test_eval_subset_keeps_the_first_examples(real_root: Path) -> None:
+    cfg = data_cfg("mnist")
+    full = load_data(cfg, real_root, CPU)
+    cfg.eval_subset = 300
+    cut = load_data(cfg, real_root, CPU)
+    assert len(cut.val[0]) == len(cut.test[0]) == 300 and len(cut.train[0]) == 50000
+    assert torch.equal(cut.test[0], full.test[0][:300])
+    assert torch.equal(cut.val[1], full.val[1][:300])
+
+
+def test_eval_subset_counts_sequences_for_token_streams(real_root: Path) -> None:
+    cfg = data_cfg("tolstoi")
+    cfg.eval_subset = 10
+    data = load_data(cfg, real_root, CPU)
+    assert len(data.test[0]) == len(data.val[0]) == 10 * 50

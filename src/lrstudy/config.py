@@ -24,6 +24,7 @@ class DataConfig:
     val_size: int = 0  # examples held out of train for validation (fixed split_seed)
     split_seed: int = 0
     train_subset: int | None = None  # keep only this many training examples (profiles)
+    eval_subset: int | None = None  # evaluate on only the first n val and test examples
     random_crop: int = 0  # pad by this many pixels, then crop back (0 = off); batched on device
     hflip: bool = False  # random horizontal flip, batched on device
     normalize: bool = True  # per-channel standardisation with train statistics
@@ -199,6 +200,7 @@ class TrainerConfig:
 class ProfileConfig:
     name: str = MISSING
     train_subset: int | None = None  # caps data.train_subset
+    eval_subset: int | None = None  # caps data.eval_subset
     max_steps: int | None = None  # caps trainer.max_steps
 
 

@@ -26,7 +26,8 @@ def load_data(
     Float inputs are cast to ``dtype``; uint8 images stay uint8 (the batch iterator converts
     them). ``val_size`` examples are held out of train by a permutation fixed by ``split_seed``
     (for token streams: the last ``val_size`` characters of train). ``train_subset`` then keeps
-    the first examples of the rest.
+    the first examples of the rest, ``eval_subset`` the first of val and test (sequences of
+    ``seq_length`` for token streams).
     """
     name = cfg.name
     directory = prepared_dir(name, Path(root), cfg)
@@ -52,14 +53,19 @@ def load_data(
     else:
         train, val = _split_examples(train, cfg)
         shape = tuple(manifest["shape"])
+    if cfg.eval_subset is not None:
+        keep = cfg.eval_subset * shape[0] if kind == "tokens" else cfg.eval_subset
+        test = (test[0][:keep], test[1][:keep])
+        val = None if val is None else (val[0][:keep], val[1][:keep])
     mean = std = None
-    if cfg.normalize and kind in ("image", "vector"):  # never the quadratic's raw samples
+    normalized = cfg.normalize and kind in ("image", "vector")
+    if normalized:  # never the quadratic's raw samples
         mean, std = (t.to(device=device, dtype=dtype) for t in _statistics(train[0], kind))
     extras = {
         k: v for k, v in tensors.items() if k not in ("train_x", "train_y", "test_x", "test_y")
     }
     return DeviceData(
-        spec=DataSpec(name, kind, shape, int(manifest["num_classes"])),
+        spec=DataSpec(name, kind, shape, int(manifest["num_classes"]), normalized),
         train=_to(train, device, dtype),
         val=None if val is None else _to(val, device, dtype),
         test=_to(test, device, dtype),

@@ -17,6 +17,7 @@ class DataSpec:
     kind: str  # one of KINDS
     shape: tuple[int, ...]  # one input example: (C, H, W) | (D,) | (seq_length,) | (dim,)
     num_classes: int  # classes, vocabulary size, or 0 (quadratic)
+    normalized: bool = False  # inputs standardised with train statistics (else raw, e.g. [0, 1])
 
 
 @dataclass

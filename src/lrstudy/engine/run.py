@@ -36,7 +36,8 @@ LOWER_IS_BETTER = ("val_loss", "test_loss")
 def apply_profile(cfg: DictConfig) -> DictConfig:
     """Copy of cfg with the profile's caps folded in, so config.yaml records what ran."""
     cfg = cfg.copy()
-    for cap, target in (("train_subset", cfg.data), ("max_steps", cfg.trainer)):
+    caps = (("train_subset", cfg.data), ("eval_subset", cfg.data), ("max_steps", cfg.trainer))
+    for cap, target in caps:
         limit = cfg.profile[cap]
         if limit is not None:
             target[cap] = limit if target[cap] is None else min(target[cap], limit)

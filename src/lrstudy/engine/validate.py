@@ -41,7 +41,8 @@ def validate_config(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}={_get(cfg, key)!r} must be one of {list(allowed)}")
     _positive(cfg, "data.batch_size", "data.eval_batch_size", "trainer.epochs",
               "trainer.sync_every", "trainer.divergence_factor", "trainer.max_steps",
-              "data.train_subset", "profile.max_steps", "profile.train_subset")
+              "data.train_subset", "data.eval_subset", "profile.max_steps",
+              "profile.train_subset", "profile.eval_subset")
     if cfg.data.val_size < 0:
         raise ConfigError(f"data.val_size={cfg.data.val_size} must be >= 0")
     if cfg.trainer.eval_every_steps < 0:
