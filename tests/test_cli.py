@@ -58,6 +58,7 @@ def test_two_job_multirun_writes_two_run_directories(tmp_path, data_root):
     assert again.returncode == 0 and output.count("already done") == 2, output
 
 
+@pytest.mark.slow
 def test_default_run_trains_for_real(tmp_path: Path, data_root):
     result = run_cli(f"hydra.run.dir={tmp_path}", f"paths.data={data_root}")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -104,7 +104,7 @@ def test_maximised_objective_diverges_to_minus_inf(make_cfg, tmp_path):
 
 def _train_cmd(run_dir: Path, data_root: Path, *extra: str) -> list[str]:
     return [sys.executable, str(ROOT / "src/train.py"), f"hydra.run.dir={run_dir}",
-            f"paths.data={data_root}", "trainer.epochs=12", "trainer.sync_every=1",
+            f"paths.data={data_root}", "trainer.epochs=5", "trainer.sync_every=1",
             "data.batch_size=32", *extra]
 
 

@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import scipy.io
 import torch
-from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from lrstudy import __version__
 from lrstudy.config import DataConfig, QuadraticDataConfig, SyntheticDataConfig
@@ -68,6 +67,8 @@ def _parsing(path: Path) -> Iterator[None]:
 
 def _build_idx(paths: list[Path], params: dict[str, Any]) -> Prepared:
     """MNIST-format IDX (gzip): 28x28 uint8 grey images, 10 classes."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file  # slow import
+
     arrays = []
     readers = (read_image_file, read_label_file, read_image_file, read_label_file)
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchvision.datasets.utils import download_url
-
 from lrstudy.errors import DataError
 
 SOURCE_ENV = "LRSTUDY_DATA_SOURCE"
@@ -197,6 +195,13 @@ def _write_atomic(target: Path, data: bytes) -> None:
     partial = target.with_name(f"{target.name}.part-{os.getpid()}")
     partial.write_bytes(data)
     os.replace(partial, target)
+
+
+def download_url(url: str, root: str, filename: str) -> None:
+    """torchvision's downloader, imported on first use: torchvision takes seconds to import."""
+    from torchvision.datasets.utils import download_url as fetch
+
+    fetch(url, root, filename)
 
 
 def _download(name: str, raw: RawFile, target: Path, source: Path | None) -> Path:

@@ -19,11 +19,17 @@ from lrstudy.models.deepobs_cnn import build_2c2d, build_3c3d, build_allcnnc
 from lrstudy.models.mlp import build_fcn
 from lrstudy.models.preresnet import build_preresnet
 from lrstudy.models.quadratic import build_quadratic
-from lrstudy.models.timm_models import build_timm
 from lrstudy.models.vae import build_vae
 from lrstudy.models.wrn import build_wrn
 
 Builder = Callable[[DictConfig, DataSpec], nn.Module]
+
+
+def build_timm(cfg: DictConfig, spec: DataSpec) -> nn.Module:
+    """timm models, imported on first use: timm (and torchvision) take seconds to import."""
+    from lrstudy.models.timm_models import build_timm as build
+
+    return build(cfg, spec)
 
 BUILDERS: dict[str, Builder] = {
     "fcn": build_fcn,
