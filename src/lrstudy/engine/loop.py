@@ -66,8 +66,13 @@ class Trainer:
         self.spe = batches.steps_per_epoch
         self.task = TASKS[model.task]
         self.task_kwargs = {"loss": cfg.trainer.loss, "hessian": data.extras.get("hessian")}
-        self.eval_every = cfg.trainer.eval_every_steps or self.spe
-        self.channels_last = cfg.trainer.channels_last and data.spec.kind == "image"
+        # plain copies of the settings read every step: OmegaConf lookups cost microseconds
+        trainer = cfg.trainer
+        self.eval_every = trainer.eval_every_steps or self.spe
+        self.sync_every = int(trainer.sync_every)
+        self.grad_clip = trainer.grad_clip
+        self.bf16 = trainer.precision == "bf16"
+        self.channels_last = trainer.channels_last and data.spec.kind == "image"
         self.state = LoopState()
         self.stop_signal: int | None = None
         self.writer = None
@@ -76,7 +81,7 @@ class Trainer:
     # --- one step ------------------------------------------------------------------------
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        if self.cfg.trainer.precision == "bf16":
+        if self.bf16:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -93,8 +98,8 @@ class Trainer:
                                **self.task_kwargs)
         self.optimizer.zero_grad(set_to_none=True)
         result.loss.backward()
-        if self.cfg.trainer.grad_clip:
-            nn.utils.clip_grad_norm_(self.module.parameters(), self.cfg.trainer.grad_clip)
+        if self.grad_clip:
+            nn.utils.clip_grad_norm_(self.module.parameters(), self.grad_clip)
         self.optimizer.step()
         self.state.carried = result.state
         self.state.pending.append((step, lr, result.loss.detach()))
@@ -224,7 +229,7 @@ class Trainer:
             self.train_step(x, y)
             step = self.state.step
             at_epoch_end = step % self.spe == 0
-            sync_due = (step % self.cfg.trainer.sync_every == 0 or at_epoch_end
+            sync_due = (step % self.sync_every == 0 or at_epoch_end
                         or step == self.total_steps or self.stop_signal is not None)
             if sync_due and self.flush():
                 status = "diverged"
