@@ -139,3 +139,35 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path, data_root, kill):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resuming at step" in done.stdout + done.stderr
     assert _comparable(resumed) == _comparable(straight)
+
+
+SMALL_IMAGES = ("data=synthetic", "model=cnn_3c3d", "data.train_size=64", "data.val_size=16",
+                "data.batch_size=8", "trainer.max_steps=3", "trainer.eval_at_start=false")
+
+
+def test_bf16_autocast_and_channels_last_train(make_cfg, tmp_path):
+    run_training(make_cfg(*SMALL_IMAGES, "trainer.precision=bf16", "trainer.channels_last=true"),
+                 tmp_path)
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "completed"
+    eager = run_training(make_cfg(*SMALL_IMAGES), tmp_path / "fp32")
+    assert json.loads((tmp_path / "metrics.json").read_text())["objective"] != eager
+
+
+def test_float64_runs_keep_float64_weights(make_cfg, tmp_path):
+    import torch
+
+    run_training(make_cfg(*SMALL_IMAGES, "trainer.dtype=float64"), tmp_path)
+    weights = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"]
+    assert {v.dtype for v in weights.values() if v.is_floating_point()} == {torch.float64}
+
+
+@pytest.mark.slow
+def test_compiled_model_trains_like_the_eager_one(make_cfg, tmp_path):
+    eager = run_training(make_cfg(*SMALL_IMAGES), tmp_path / "eager")
+    compiled = run_training(make_cfg(*SMALL_IMAGES, "trainer.compile=true"), tmp_path / "c")
+    assert compiled == pytest.approx(eager, rel=1e-4)
+
+
+def test_keep_checkpoint_false_leaves_no_checkpoint(make_cfg, tmp_path):
+    run_training(make_cfg(*SMALL_IMAGES, "trainer.keep_checkpoint=false"), tmp_path)
+    assert (tmp_path / "DONE").exists() and not (tmp_path / "checkpoint.pt").exists()

@@ -1,4 +1,5 @@
-"""End to end: `dvc repro` in a temporary copy of the repository (slow; CI runs it)."""
+"""End to end: `dvc repro` of the smoke profile in a temporary copy of the repository (slow;
+CI runs it)."""
 
 from __future__ import annotations
 
@@ -35,15 +36,21 @@ def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=1800)
 
 
-def test_dvc_repro_prepares_the_data_and_leaves_the_pipeline_clean(tmp_path):
+def test_smoke_profile_runs_every_stage_end_to_end(tmp_path):
     if not os.environ.get("LRSTUDY_DATA_SOURCE"):
         pytest.skip("LRSTUDY_DATA_SOURCE is not set")
     copy_repository(tmp_path)
+    (tmp_path / "params.yaml").write_text("profile: smoke\n")
     first = dvc("repro", cwd=tmp_path)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    report = (tmp_path / "paper_figures/REPORT.md").read_text()
+    assert "profile **smoke**" in report and "smoke — not evidence" in report
+    assert "| P1-C2 |" in report
     for name in ("digits", "mnist1d", "mnist", "tolstoi", "quadratic_deep"):
         assert (tmp_path / "data/prepared" / name / "manifest.json").exists(), name
+    for figure in ("curves", "final_accuracy", "schedules"):
+        assert (tmp_path / "paper_figures/p1_log_anneal" / f"{figure}.pdf").exists()
     status = dvc("status", cwd=tmp_path)
-    assert status.returncode == 0 and "up to date" in status.stdout, status.stdout
+    assert "up to date" in status.stdout, status.stdout
     again = dvc("repro", cwd=tmp_path)
     assert again.returncode == 0 and "didn't change, skipping" in again.stdout, again.stdout
