@@ -119,16 +119,33 @@ class CharRNNConfig(ModelConfig):
 
 
 @dataclass
+class SearchDimConfig:
+    """One hyperparameter's random-search distribution (crowded-valley budgets)."""
+
+    dist: str = MISSING  # log_uniform | uniform | int_uniform (low and high inclusive)
+    low: float = MISSING
+    high: float = MISSING
+
+
+@dataclass
 class OptimizerConfig:
     name: str = MISSING
     lr: float = 0.1
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # coupled L2 (added to the gradient) unless the option says otherwise
+    # the crowded-valley benchmark's one-shot defaults (hyperparameter -> value), applied by the
+    # study as overrides; empty for optimizers outside the benchmark
+    oneshot: dict[str, Any] = field(default_factory=dict)
+    # the benchmark's random-search space (hyperparameter -> distribution), drawn in this order
+    search_space: dict[str, SearchDimConfig] = field(default_factory=dict)
 
 
 @dataclass
 class SGDConfig(OptimizerConfig):
     momentum: float = 0.0
     nesterov: bool = False
+    # ExpLR runs: the weight decay of the constant-LR run being emulated; > 0 starts the momentum
+    # buffer at v_0 = (alpha - 1) theta_0 / (lr alpha) (Li & Arora); 0 = off
+    explr_weight_decay: float = 0.0
 
 
 @dataclass
@@ -136,6 +153,54 @@ class AdamConfig(OptimizerConfig):
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+
+
+@dataclass
+class RIAdamConfig(AdamConfig):
+    v0_seed: int = 0  # seed of the random v_0 direction
+
+
+@dataclass
+class AdaBoundConfig(AdamConfig):
+    final_lr: float = 0.1  # SGD LR the bounds converge to (scaled with the LR schedule)
+    gamma: float = 1e-3  # convergence speed of the bounds
+
+
+@dataclass
+class AdaBeliefConfig(AdamConfig):
+    rectify: bool = False  # RAdam-style rectification (adabelief-tf's later default)
+
+
+@dataclass
+class AdagradConfig(OptimizerConfig):
+    initial_accumulator_value: float = 0.1
+    eps: float = 0.0
+
+
+@dataclass
+class AdadeltaConfig(OptimizerConfig):
+    rho: float = 0.95
+    eps: float = 1e-8
+
+
+@dataclass
+class RMSPropConfig(OptimizerConfig):
+    decay: float = 0.9
+    eps: float = 1e-10
+    momentum: float = 0.0
+    centered: bool = False
+
+
+@dataclass
+class LookaheadMomentumConfig(SGDConfig):
+    alpha: float = 0.5  # slow-weights step size (not the LR)
+    k: int = 5  # fast steps per slow step
+
+
+@dataclass
+class LookaheadRAdamConfig(AdamConfig):
+    alpha: float = 0.5  # slow-weights step size (not the LR)
+    k: int = 5  # fast steps per slow step
 
 
 # --- schedule -------------------------------------------------------------------------------
@@ -161,6 +226,67 @@ class LogAnnealConfig(ScheduleConfig):
     clip: bool = True  # clip to [min_lr, base_lr]
 
 
+@dataclass
+class CosineWRConfig(ScheduleConfig):
+    t0_epochs: float = 10.0  # first cycle; cycle i lasts t0_epochs * t_mult^i
+    t_mult: float = 2.0
+    min_lr: float = 0.0  # absolute
+
+
+@dataclass
+class LinearConfig(ScheduleConfig):
+    min_lr: float = 0.0  # absolute, approached at the end of the run
+
+
+@dataclass
+class PolynomialConfig(LinearConfig):
+    power: float = 2.0  # 1 = linear
+
+
+@dataclass
+class StepConfig(ScheduleConfig):
+    step_epochs: float = 30.0  # multiply the LR by gamma every step_epochs
+    gamma: float = 0.1
+
+
+@dataclass
+class MultiStepConfig(ScheduleConfig):
+    milestones_epochs: list[float] = field(default_factory=lambda: [80.0, 120.0])
+    gamma: float = 0.1  # multiplies the LR at each milestone
+
+
+@dataclass
+class ExponentialConfig(ScheduleConfig):
+    gamma: float = 0.97  # factor per epoch, applied smoothly per step
+
+
+@dataclass
+class TrapezoidalConfig(ScheduleConfig):
+    warmup_frac: float = 0.1  # fraction of the run spent ramping up
+    decay_frac: float = 0.1  # fraction of the run spent ramping down at the end
+
+
+@dataclass
+class OneCycleConfig(ScheduleConfig):
+    pct_start: float = 0.3  # fraction of the run spent increasing the LR
+    div_factor: float = 25.0  # initial LR = optimizer.lr / div_factor
+    final_div_factor: float = 1e4  # final LR = initial LR / final_div_factor
+    anneal_strategy: str = "cos"  # cos | linear
+    three_phase: bool = False  # up, back down to the initial LR, then down to the final LR
+
+
+@dataclass
+class ExpLRConfig(ScheduleConfig):
+    weight_decay: float = 5e-4  # of the equivalent run; train this one with weight_decay 0
+    momentum: float = 0.9  # of the equivalent run and of this one
+
+
+@dataclass
+class TexpConfig(ExpLRConfig):
+    milestones_epochs: list[float] = field(default_factory=lambda: [80.0, 120.0])  # step decay
+    gamma: float = 0.1  # the step decay's factor at each milestone
+
+
 # --- init (warmup and initialisation) ------------------------------------------------------
 
 
@@ -170,6 +296,15 @@ class InitConfig:
     warmup_steps: int = 0
     warmup_epochs: float = 0.0  # converted with steps_per_epoch; added to warmup_steps
     init_lr: float = 0.0  # LR at step 0 of a linear warmup
+    parameterization: str = "default"  # default (the model's own init) | sp | mup | simple_mup
+    base_width: int | None = None  # mup: Adam LR multipliers relative to this model width
+
+
+@dataclass
+class CatapultConfig(InitConfig):
+    lr0: float = 1e-4  # first candidate LR of the exponential search
+    growth: float = 2.0  # factor of the exponential search
+    delta: float | None = None  # bisection tolerance (relative loss rise); None: 0.01 Adam, 0.1 SGD
 
 
 # --- trainer, profile, run ------------------------------------------------------------------
@@ -192,8 +327,12 @@ class TrainerConfig:
     compile: bool = False
     deterministic: bool = True
     tensorboard: bool = True
-    keep_checkpoint: bool = True  # keep checkpoint.pt after a completed run
+    keep_checkpoint: bool = True  # keep checkpoint.pt (the final state) after the run
     progress: str = "auto"  # auto | on | off
+    sharpness_every: int = 0  # steps between sharpness measurements (history.csv); 0 = off
+    sharpness_batches: int = 10  # fixed training batches whose mean loss is measured
+    sharpness_iters: int = 100  # Lanczos restarts (ARPACK maxiter) per measurement
+    sharpness_dtype: str = "float64"  # float64 | float32
 
 
 @dataclass
@@ -229,6 +368,8 @@ class TrainConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     experiment: str | None = None
+    arm: str | None = None  # the named arm of a study (conf/arm/<study>/<arm>.yaml)
+    study: dict[str, Any] = field(default_factory=dict)  # study-specific knobs the arms read
     seed: int = 0
 
 
@@ -249,9 +390,27 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "vae": VAEConfig,
         "char_rnn": CharRNNConfig,
     },
-    "optimizer": {"sgd": SGDConfig, "adam": AdamConfig},
-    "schedule": {"base": ScheduleConfig, "cosine": CosineConfig, "log_anneal": LogAnnealConfig},
-    "init": {"base": InitConfig},
+    "optimizer": {"sgd": SGDConfig, "adam": AdamConfig, "ri_adam": RIAdamConfig,
+                  "adabound": AdaBoundConfig, "adabelief": AdaBeliefConfig,
+                  "adagrad": AdagradConfig, "adadelta": AdadeltaConfig,
+                  "rmsprop": RMSPropConfig, "lookahead_momentum": LookaheadMomentumConfig,
+                  "lookahead_radam": LookaheadRAdamConfig},
+    "schedule": {
+        "base": ScheduleConfig,
+        "cosine": CosineConfig,
+        "log_anneal": LogAnnealConfig,
+        "cosine_wr": CosineWRConfig,
+        "linear": LinearConfig,
+        "polynomial": PolynomialConfig,
+        "step": StepConfig,
+        "multistep": MultiStepConfig,
+        "exponential": ExponentialConfig,
+        "trapezoidal": TrapezoidalConfig,
+        "onecycle": OneCycleConfig,
+        "exp_lr": ExpLRConfig,
+        "texp": TexpConfig,
+    },
+    "init": {"base": InitConfig, "catapult": CatapultConfig},
     "trainer": {"base": TrainerConfig},
     "profile": {"base": ProfileConfig},
 }

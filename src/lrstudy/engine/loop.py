@@ -2,8 +2,11 @@
 
 Host syncs are batched: per-step losses stay on the device and are read back every
 ``trainer.sync_every`` steps (and at epoch ends), where history rows are written and divergence
-is checked. Everything a resumed run needs is in the checkpoint, and batches are a pure function
-of (seed, epoch, index), so an interrupted run continues exactly as if it had never stopped.
+is checked. Two options add syncs: sharpness measurements (``trainer.sharpness_every``) and the
+persistent-catapult warmup, whose LR controller reads the loss on a fixed batch after every
+warmup step (lrstudy.init.control). Everything a resumed run needs is in the checkpoint (the LR
+controller's state included), and batches are a pure function of (seed, epoch, index), so an
+interrupted run continues exactly as if it had never stopped.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from torch import nn
 from lrstudy.data import DeviceData, TrainBatches, eval_batches
 from lrstudy.engine.files import save_torch
 from lrstudy.engine.progress import Progress
-from lrstudy.engine.rundir import RunDir
-from lrstudy.engine.tasks import TASKS, has_accuracy
-from lrstudy.schedules import LRFunction
+from lrstudy.engine.rundir import HISTORY_COLUMNS, RunDir
+from lrstudy.engine.sharpness import SharpnessMonitor, fixed_batches
+from lrstudy.engine.tasks import TASKS, batch_loss, has_accuracy, task_options
+from lrstudy.init import LRControl
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +54,33 @@ class LoopState:
     wall_time_s: float = 0.0
     carried: Any = None  # LSTM state carried across consecutive batches
     last_train_loss: float = math.nan
-    pending: list[tuple[int, float, torch.Tensor]] = field(default_factory=list)
+    # (step, lr, loss on the device, measured values or None) not yet in history.csv
+    pending: list[tuple[int, float, torch.Tensor, dict[str, float] | None]] = field(
+        default_factory=list)
+    sharpness: dict[str, float] = field(
+        default_factory=lambda: {"measurements": 0, "hvps": 0, "seconds": 0.0})
 
 
 class Trainer:
     def __init__(self, cfg: DictConfig, run: RunDir, data: DeviceData, model: nn.Module,
-                 optimizer: torch.optim.Optimizer, lr_at: LRFunction, batches: TrainBatches,
-                 total_steps: int, device: torch.device) -> None:
+                 optimizer: torch.optim.Optimizer, lr_control: LRControl,
+                 batches: TrainBatches, total_steps: int, device: torch.device) -> None:
         self.cfg, self.run, self.data = cfg, run, data
         self.module = model  # uncompiled: its state_dict goes into checkpoints
         self.model = torch.compile(model) if cfg.trainer.compile else model
-        self.optimizer, self.lr_at, self.batches = optimizer, lr_at, batches
+        self.optimizer, self.lr_control, self.batches = optimizer, lr_control, batches
         self.total_steps, self.device = total_steps, device
         self.dtype = getattr(torch, cfg.trainer.dtype)
         self.spe = batches.steps_per_epoch
         self.task = TASKS[model.task]
-        self.task_kwargs = {"loss": cfg.trainer.loss, "hessian": data.extras.get("hessian")}
+        self.task_kwargs = task_options(cfg.trainer, data.extras)
+        self.sharpness: SharpnessMonitor | None = None
+        if cfg.trainer.sharpness_every:
+            self.sharpness = SharpnessMonitor(
+                cfg.trainer, model, optimizer, batch_loss(model.task, **self.task_kwargs),
+                fixed_batches(batches, cfg.trainer.sharpness_batches))
+        extra_columns = self.sharpness.columns if self.sharpness is not None else ()
+        self.history_columns = (*HISTORY_COLUMNS, *extra_columns)
         # plain copies of the settings read every step: OmegaConf lookups cost microseconds
         trainer = cfg.trainer
         self.eval_every = trainer.eval_every_steps or self.spe
@@ -88,9 +103,10 @@ class Trainer:
     def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor,
+                   measured: dict[str, float] | None = None) -> None:
         step = self.state.step
-        lr = self.lr_at(step)
+        lr = self.lr_control.lr(step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
         with self.autocast():
@@ -102,8 +118,9 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.module.parameters(), self.grad_clip)
         self.optimizer.step()
         self.state.carried = result.state
-        self.state.pending.append((step, lr, result.loss.detach()))
+        self.state.pending.append((step, lr, result.loss.detach(), measured))
         self.state.step = step + 1
+        self.lr_control.observe(step + 1)
 
     # --- evaluation ----------------------------------------------------------------------
 
@@ -152,18 +169,23 @@ class Trainer:
         if self.state.initial_loss is None:
             self.state.initial_loss = losses[0]
         limit = self.cfg.trainer.divergence_factor * abs(self.state.initial_loss)
+        extra_columns = self.history_columns[len(HISTORY_COLUMNS):]
         rows, diverged = [], False
-        for (step, lr, _), loss in zip(self.state.pending, losses, strict=True):
-            rows.append((step, step / self.spe, lr, loss))
+        for (step, lr, _, measured), loss in zip(self.state.pending, losses, strict=True):
+            extras = [(measured or {}).get(c) for c in extra_columns]
+            rows.append((step, step / self.spe, lr, loss, *extras))
             if not math.isfinite(loss) or loss > limit:
                 diverged = True
                 break
         self.run.append(self.run.history, rows)
         if self.writer is not None:
-            for step, _, lr, loss in rows:
+            for step, _, lr, loss, *extras in rows:
                 self.writer.add_scalar("lr", lr, step)
                 if math.isfinite(loss):
                     self.writer.add_scalar("train/loss", loss, step)
+                for column, value in zip(extra_columns, extras, strict=True):
+                    if value is not None and math.isfinite(value):
+                        self.writer.add_scalar(column, value, step)
         self.state.last_train_loss = rows[-1][3]
         self.state.pending.clear()
         if self.progress is not None:
@@ -181,6 +203,8 @@ class Trainer:
             "wall_time_s": state.wall_time_s,
             "last_train_loss": state.last_train_loss,
             "carried": state.carried,
+            "sharpness": state.sharpness,
+            "lr_control": self.lr_control.state_dict(),
             "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "rng": {
@@ -194,6 +218,7 @@ class Trainer:
     def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.module.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.lr_control.load_state_dict(checkpoint["lr_control"])
         rng = checkpoint["rng"]
         torch.set_rng_state(rng["torch"])
         if rng["cuda"] is not None and torch.cuda.is_available():
@@ -203,7 +228,8 @@ class Trainer:
         self.state = LoopState(step=checkpoint["step"], initial_loss=checkpoint["initial_loss"],
                                wall_time_s=checkpoint["wall_time_s"],
                                carried=checkpoint["carried"],
-                               last_train_loss=checkpoint["last_train_loss"])
+                               last_train_loss=checkpoint["last_train_loss"],
+                               sharpness=checkpoint["sharpness"])
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -226,7 +252,10 @@ class Trainer:
             self.evaluate()
         status = "completed"
         for x, y in self.epochs():
-            self.train_step(x, y)
+            measured = None
+            if self.sharpness is not None and self.sharpness.due(self.state.step):
+                measured = self.sharpness.measure(self.state.sharpness)
+            self.train_step(x, y, measured)
             step = self.state.step
             at_epoch_end = step % self.spe == 0
             sync_due = (step % self.sync_every == 0 or at_epoch_end
@@ -247,3 +276,13 @@ class Trainer:
                 raise RunInterrupted(self.stop_signal, step)
         self.state.wall_time_s += time.perf_counter() - started
         return status, self.run.read_eval()
+
+    def report(self) -> dict[str, Any]:
+        """metrics.json entries beyond the run contract: the init search, the sharpness cost."""
+        extra: dict[str, Any] = {}
+        if summary := self.lr_control.summary():
+            extra["init"] = summary
+        if self.sharpness is not None:
+            extra["sharpness"] = self.sharpness.summary(self.state.sharpness,
+                                                        self.state.wall_time_s)
+        return extra

@@ -23,8 +23,9 @@ from lrstudy.data import load_data, make_train_batches
 from lrstudy.engine.loop import RunInterrupted, Trainer
 from lrstudy.engine.progress import make_progress
 from lrstudy.engine.rundir import RunDir, collect_meta, config_hash, worst
+from lrstudy.engine.tasks import batch_loss, task_options
 from lrstudy.engine.validate import validate_config
-from lrstudy.init import build_lr_schedule
+from lrstudy.init import CatapultProbe, apply_parameterization, build_lr_control, param_groups
 from lrstudy.models import build_model
 from lrstudy.optim import build_optimizer
 
@@ -89,8 +90,10 @@ def _finite_or_none(value: float) -> float | None:
 
 def summarize(cfg: DictConfig, status: str, rows: list[dict[str, float]], steps: int,
               train_loss: float, wall_time_s: float) -> dict[str, Any]:
-    """metrics.json: status, objective, final and best eval values, steps, wall time."""
-    final = {k: _finite_or_none(v) for k, v in rows[-1].items() if k not in ("step", "epoch")}
+    """metrics.json: status, objective, final and best eval values, steps, wall time. ``rows``
+    is empty when a run without eval_at_start diverged before its first evaluation."""
+    last = rows[-1] if rows else {}
+    final = {k: _finite_or_none(v) for k, v in last.items() if k not in ("step", "epoch")}
     final["train_loss"] = _finite_or_none(train_loss)
     best = {}
     for key in final:
@@ -139,24 +142,32 @@ def run_training(cfg: DictConfig, run_dir: str | Path | None = None) -> float:
     seed_everything(cfg.seed, cfg.trainer.deterministic)
     dtype = getattr(torch, cfg.trainer.dtype)
     data = load_data(cfg.data, Path(cfg.paths.data), device, dtype)
-    model = build_model(cfg.model, data.spec).to(device=device, dtype=dtype)
+    model = build_model(cfg.model, data.spec)
+    apply_parameterization(model, cfg.model, cfg.init)  # on the CPU: the same draws on any device
+    model = model.to(device=device, dtype=dtype)
     if cfg.trainer.channels_last and data.spec.kind == "image":
         model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(cfg.optimizer, [p for p in model.parameters() if p.requires_grad])
+    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.model, cfg.init,
+                                                            cfg.optimizer, data.spec))
     batches = make_train_batches(data, cfg.data, cfg.seed, dtype)
     total = count_steps(cfg, batches.steps_per_epoch)
-    lr_at = build_lr_schedule(cfg.schedule, cfg.init, cfg.optimizer.lr,
-                              batches.steps_per_epoch, total)
-    trainer = Trainer(cfg, run, data, model, optimizer, lr_at, batches, total, device)
+    loss_fn = batch_loss(model.task, **task_options(cfg.trainer, data.extras))
+    first_batch = next(batches.epoch(0))
+    probe = CatapultProbe(model, optimizer, loss_fn, first_batch, cfg.trainer.grad_clip)
+    lr_control = build_lr_control(cfg.schedule, cfg.init, cfg.optimizer,
+                                  batches.steps_per_epoch, total, probe)
+    trainer = Trainer(cfg, run, data, model, optimizer, lr_control, batches, total, device)
 
     checkpoint = _resumable(run, chash)
     if checkpoint is None:
         run.reset()
-    run.start(cfg, collect_meta(cfg.seed, chash, str(device)))
+    run.start(cfg, collect_meta(cfg.seed, chash, str(device)), trainer.history_columns)
     if checkpoint is not None:
         trainer.load_checkpoint(checkpoint)
         run.truncate(trainer.state.step)
         log.info("%s: resuming at step %d of %d", run.path, trainer.state.step, total)
+    else:
+        lr_control.start()  # the catapult search (first training batch); nothing for schedules
     log.info("%s: %s/%s %s %s seed=%d, %d steps (%d per epoch) on %s", run.path, cfg.data.name,
              cfg.model.name, cfg.optimizer.name, cfg.schedule.name, cfg.seed, total,
              batches.steps_per_epoch, device)
@@ -176,7 +187,7 @@ def run_training(cfg: DictConfig, run_dir: str | Path | None = None) -> float:
             trainer.progress.close()
 
     metrics = summarize(cfg, status, rows, trainer.state.step, trainer.state.last_train_loss,
-                        trainer.state.wall_time_s)
+                        trainer.state.wall_time_s) | trainer.report()
     if trainer.writer is not None:
         scalars = {f"hparam/{k}": v for k, v in metrics["final"].items() if v is not None}
         for summary in hparams(_hparams(cfg), scalars):
@@ -184,7 +195,9 @@ def run_training(cfg: DictConfig, run_dir: str | Path | None = None) -> float:
         for key, value in scalars.items():
             trainer.writer.add_scalar(key, value, trainer.state.step)
         trainer.writer.close()
-    if status == "completed" and not cfg.trainer.keep_checkpoint:
+    if cfg.trainer.keep_checkpoint:
+        trainer.save_checkpoint(chash)  # the final state, for analyses after training
+    else:
         run.checkpoint.unlink(missing_ok=True)
     run.finish(metrics)
     log.info("%s: %s, objective %s=%s", run.path, status, cfg.objective.metric,

@@ -13,7 +13,7 @@ import math
 import platform
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,9 @@ def collect_meta(seed: int, chash: str, device: str) -> dict[str, Any]:
 
 
 def _fmt(value: Any) -> str:
+    """CSV cell: floats round-trip exactly; None (not measured at this step) is empty."""
+    if value is None:
+        return ""
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
@@ -104,11 +107,14 @@ class RunDir:
             path.unlink(missing_ok=True)
         shutil.rmtree(self.tb, ignore_errors=True)
 
-    def start(self, cfg: DictConfig, meta: Mapping[str, Any]) -> None:
+    def start(self, cfg: DictConfig, meta: Mapping[str, Any],
+              history_columns: Sequence[str] = HISTORY_COLUMNS) -> None:
+        """Write config and meta; create the CSVs with their headers (history may have optional
+        columns after HISTORY_COLUMNS, e.g. sharpness)."""
         self.path.mkdir(parents=True, exist_ok=True)
         write_text(self.config, OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.meta, dict(meta))
-        for path, columns in ((self.history, HISTORY_COLUMNS), (self.eval, EVAL_COLUMNS)):
+        for path, columns in ((self.history, history_columns), (self.eval, EVAL_COLUMNS)):
             if not path.exists():
                 write_text(path, ",".join(columns) + "\n")
 

@@ -4,6 +4,7 @@ A model declares its ``task``; each task function maps ``(model, x, y, state)`` 
 ``BatchResult`` holding the mean loss (differentiable), the number of correct predictions (or
 None where accuracy is meaningless) and the number of examples/tokens counted. ``state`` is the
 LSTM state a char-level model carries across consecutive batches (None for other tasks).
+``batch_loss`` adapts a task to the ``loss_fn(model, batch)`` convention of lrstudy.measure.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from lrstudy.measure import LossFn
 
 
 @dataclass
@@ -68,6 +71,23 @@ TASKS: dict[str, Callable[..., BatchResult]] = {
     "char_lm": char_lm,
     "quadratic": quadratic,
 }
+
+
+def task_options(trainer_cfg: Any, extras: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments every task function gets in a run."""
+    return {"loss": trainer_cfg.loss, "hessian": extras.get("hessian")}
+
+
+def batch_loss(task: str, **task_kwargs: Any) -> LossFn:
+    """``loss_fn(model, (x, y))``: the task's mean loss of one batch, starting without carried
+    state (sharpness measurements and the catapult search)."""
+    task_fn = TASKS[task]
+
+    def loss_fn(model: Callable[..., Any], batch: Any) -> torch.Tensor:
+        x, y = batch
+        return task_fn(model, x, y, None, **task_kwargs).loss
+
+    return loss_fn
 
 
 def has_accuracy(task: str) -> bool:

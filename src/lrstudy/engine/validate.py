@@ -6,7 +6,7 @@ import torch
 from omegaconf import DictConfig
 
 from lrstudy.errors import ConfigError
-from lrstudy.init import build_lr_schedule
+from lrstudy.init import build_lr_control, check_parameterization
 from lrstudy.optim import build_optimizer
 
 CHOICES = {
@@ -14,6 +14,7 @@ CHOICES = {
     "trainer.dtype": ("float32", "float64"),
     "trainer.precision": ("fp32", "bf16"),
     "trainer.progress": ("auto", "on", "off"),
+    "trainer.sharpness_dtype": ("float32", "float64"),
     "objective.mode": ("min", "max"),
     "objective.reduce": ("final", "best"),
 }
@@ -42,11 +43,13 @@ def validate_config(cfg: DictConfig) -> None:
     _positive(cfg, "data.batch_size", "data.eval_batch_size", "trainer.epochs",
               "trainer.sync_every", "trainer.divergence_factor", "trainer.max_steps",
               "data.train_subset", "data.eval_subset", "profile.max_steps",
-              "profile.train_subset", "profile.eval_subset")
+              "profile.train_subset", "profile.eval_subset", "trainer.sharpness_batches",
+              "trainer.sharpness_iters")
     if cfg.data.val_size < 0:
         raise ConfigError(f"data.val_size={cfg.data.val_size} must be >= 0")
-    if cfg.trainer.eval_every_steps < 0:
-        raise ConfigError(f"trainer.eval_every_steps={cfg.trainer.eval_every_steps} must be >= 0")
+    for key in ("eval_every_steps", "sharpness_every"):
+        if cfg.trainer[key] < 0:
+            raise ConfigError(f"trainer.{key}={cfg.trainer[key]} must be >= 0")
     if cfg.objective.metric not in EVAL_METRICS:
         raise ConfigError(f"objective.metric={cfg.objective.metric!r} must be one of "
                           f"{list(EVAL_METRICS)}")
@@ -57,7 +60,7 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.device={device} but CUDA is not available here")
     if device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise ConfigError(f"trainer.device={device!r} must be auto, cpu, cuda or cuda:N")
-    # dry builds: the schedule and optimizer check their own parameters
-    build_lr_schedule(cfg.schedule, cfg.init, cfg.optimizer.lr, steps_per_epoch=1,
-                      total_steps=10**9)
+    # dry builds: the schedule, init and optimizer check their own parameters
+    check_parameterization(cfg.init, cfg.model)
+    build_lr_control(cfg.schedule, cfg.init, cfg.optimizer, steps_per_epoch=1, total_steps=10**9)
     build_optimizer(cfg.optimizer, [torch.zeros(1, requires_grad=True)])
