@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 
 from lrstudy.config import register_configs
 from lrstudy.errors import ConfigError
+from lrstudy.figures import save
 from lrstudy.init import build_lr_schedule
 from lrstudy.paths import register_resolvers
 
@@ -100,8 +101,7 @@ def plot_schedules(cfg: DictConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / f"{cfg.stem}.csv", index=False, float_format="%.8g")
     fig = draw(table, cfg.log_y)
-    fig.savefig(out / f"{cfg.stem}.png", dpi=200)
-    fig.savefig(out / f"{cfg.stem}.pdf")
+    save(fig, out / cfg.stem)
     return out
 
 

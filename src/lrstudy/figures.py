@@ -51,7 +51,7 @@ def save(fig, path: Path) -> list[Path]:
     """Write ``path`` as .png and .pdf; returns both paths."""
     path.parent.mkdir(parents=True, exist_ok=True)
     outputs = [path.with_suffix(".png"), path.with_suffix(".pdf")]
-    for output in outputs:
-        fig.savefig(output, metadata={"CreationDate": None} if output.suffix == ".pdf" else None)
+    fig.savefig(outputs[0], dpi=200)
+    fig.savefig(outputs[1], metadata={"CreationDate": None})  # same bytes on every rebuild
     plt.close(fig)
     return outputs
