@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,20 @@ needs_tolstoi = pytest.mark.skipif(not has_source("text/tolstoi_deepobs_input.tx
 def data_root(tmp_path_factory) -> Path:
     """Prepared datasets shared by every test of the session (preparation is the slow part)."""
     return tmp_path_factory.mktemp("data")
+
+
+STAND_INS = {"fmnist", "cifar10", "cifar100", "svhn"}  # sets this machine lacks
+
+
+@pytest.fixture(scope="module")
+def stand_in_root(tmp_path_factory) -> Iterator[Path]:
+    """A prepared-data root whose sources are the real offline files plus small official-format
+    stand-ins for STAND_INS (tests/data_fixtures.py), for one test module."""
+    from data_fixtures import write_stand_in_sources
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        write_stand_in_sources(tmp_path_factory.mktemp("sources"), monkeypatch)
+        yield tmp_path_factory.mktemp("data")
 
 
 @pytest.fixture

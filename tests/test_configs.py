@@ -8,17 +8,35 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
-from conftest import CONF
+from conftest import CONF, STAND_INS
 from lrstudy.engine.run import run_training
 
-EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+EXPERIMENTS = sorted(str(p.relative_to(CONF / "experiment").with_suffix(""))
+                     for p in (CONF / "experiment").rglob("*.yaml"))
+# what a CPU and the stand-in datasets need; everything else is the experiment's own
+ON_CPU = ("trainer.max_steps=2", "trainer.eval_at_start=false", "trainer.device=cpu",
+          "trainer.compile=false", "trainer.precision=fp32", "trainer.channels_last=false",
+          "trainer.sharpness_every=0", "data.eval_subset=64", "data.batch_size=8")
+
+
+def first_sweep_point(experiment: str) -> list[str]:
+    """The first value of every parameter the experiment sweeps (e.g. its first arm)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"experiment={experiment}"],
+                      return_hydra_config=True)
+    params = cfg.hydra.sweeper.get("params") or {}
+    return [f"{key}={str(value).split(',')[0].strip()}" for key, value in params.items()]
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_runs_two_steps(make_cfg, tmp_path, experiment):
-    cfg = make_cfg(f"experiment={experiment}", "trainer.max_steps=2", "data.eval_subset=64",
-                   "trainer.eval_at_start=false")
-    assert cfg.experiment == experiment
+def test_every_experiment_runs_two_steps(make_cfg, stand_in_root, tmp_path, experiment):
+    """Every experiment file, full-profile ones included, at its first sweep point."""
+    cfg = make_cfg(f"experiment={experiment}", *first_sweep_point(experiment), *ON_CPU)
+    if cfg.data.name in STAND_INS:
+        cfg.data.val_size = min(cfg.data.val_size, 16)
+    if cfg.data.name == "tolstoi":
+        cfg.data.batch_size, cfg.data.eval_batch_size = 4, 50
+    cfg.paths.data = str(stand_in_root)
     run_training(cfg, tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "completed"
 

@@ -12,11 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from conftest import ROOT
+from lrstudy.engine.layers import LAYER_COLUMNS, WHOLE
 from lrstudy.engine.run import run_training
-from lrstudy.engine.rundir import EVAL_COLUMNS, HISTORY_COLUMNS, SCHEMA_VERSION
+from lrstudy.engine.rundir import EVAL_COLUMNS, HISTORY_COLUMNS, SCHEMA_VERSION, TRAIN_EVAL_COLUMNS
 
 QUICK = ("trainer.epochs=2", "data.batch_size=128")
 
@@ -52,6 +54,29 @@ def test_run_writes_the_whole_contract(make_cfg, tmp_path):
     # the LR actually applied each step is the cosine schedule's
     lrs = [float(r["lr"]) for r in history]
     assert lrs[0] == pytest.approx(0.1) and lrs == sorted(lrs, reverse=True)
+
+
+def test_eval_train_and_layer_stats_extend_the_contract(make_cfg, tmp_path):
+    run_training(make_cfg(*QUICK, "trainer.eval_train=true", "trainer.layer_stats=true"),
+                 tmp_path)
+    evals = read_csv(tmp_path / "eval.csv")
+    assert tuple(evals[0]) == (*EVAL_COLUMNS, *TRAIN_EVAL_COLUMNS)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["final"]["train_loss"] == float(evals[-1]["train_loss"])
+    assert float(evals[0]["train_acc"]) < 0.3 < 0.6 < metrics["final"]["train_acc"] <= 1
+    layers = read_csv(tmp_path / "layers.csv")
+    assert tuple(layers[0]) == LAYER_COLUMNS
+    weights = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"]
+    names = [n for n in weights if n.endswith(("weight", "bias"))]
+    last = {r["layer"]: r for r in layers if int(r["step"]) == metrics["steps"]}
+    assert set(last) == {*names, WHOLE}
+    for name in names:
+        assert float(last[name]["sq_norm"]) == pytest.approx(float(weights[name].pow(2).sum()))
+    assert float(last[WHOLE]["sq_norm"]) == pytest.approx(
+        sum(float(last[n]["sq_norm"]) for n in names))
+    first = [r for r in layers if int(r["step"]) == 0]
+    assert all(math.isnan(float(r["angle"])) for r in first)
+    assert all(0 < float(r["angle"]) < math.pi for r in last.values())
 
 
 def test_tensorboard_holds_scalars_and_hparams(make_cfg, tmp_path):
@@ -105,7 +130,7 @@ def test_maximised_objective_diverges_to_minus_inf(make_cfg, tmp_path):
 def _train_cmd(run_dir: Path, data_root: Path, *extra: str) -> list[str]:
     return [sys.executable, str(ROOT / "src/train.py"), f"hydra.run.dir={run_dir}",
             f"paths.data={data_root}", "trainer.epochs=5", "trainer.sync_every=1",
-            "data.batch_size=32", *extra]
+            "data.batch_size=32", "trainer.eval_train=true", "trainer.layer_stats=true", *extra]
 
 
 def _wait_for_rows(history: Path, rows: int, proc: subprocess.Popen) -> None:
@@ -117,10 +142,11 @@ def _wait_for_rows(history: Path, rows: int, proc: subprocess.Popen) -> None:
     raise AssertionError("the run ended before it could be interrupted")
 
 
-def _comparable(run_dir: Path) -> tuple[str, str, dict]:
+def _comparable(run_dir: Path) -> tuple[str, str, str, dict]:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     metrics.pop("wall_time_s")
-    return (run_dir / "history.csv").read_text(), (run_dir / "eval.csv").read_text(), metrics
+    return ((run_dir / "history.csv").read_text(), (run_dir / "eval.csv").read_text(),
+            (run_dir / "layers.csv").read_text(), metrics)
 
 
 @pytest.mark.parametrize("kill", [signal.SIGTERM, signal.SIGKILL])

@@ -12,23 +12,14 @@ import json
 import pytest
 import yaml
 
-from conftest import CONF
-from data_fixtures import write_stand_in_sources
+from conftest import CONF, STAND_INS
 from lrstudy.engine.run import run_training
 
-STAND_INS = {"fmnist", "cifar10", "cifar100", "svhn"}
 PAIRS = sorted(
     (path.stem, data)
     for path in (CONF / "model").glob("*.yaml")
     for data in yaml.safe_load(path.read_text()).get("datasets", [])
 )
-
-
-@pytest.fixture(scope="module")
-def stand_in_root(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        write_stand_in_sources(tmp_path_factory.mktemp("sources"), monkeypatch)
-        yield tmp_path_factory.mktemp("data")
 
 
 def test_every_model_declares_its_datasets():

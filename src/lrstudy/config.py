@@ -316,6 +316,8 @@ class TrainerConfig:
     max_steps: int | None = None  # caps the run (profiles, tests)
     eval_every_steps: int = 0  # 0 = once per epoch
     eval_at_start: bool = True
+    eval_train: bool = False  # also evaluate on the training set (eval.csv train_loss/train_acc)
+    layer_stats: bool = False  # per-tensor norms and angles at each evaluation (layers.csv)
     sync_every: int = 50  # steps between host syncs (loss readout, divergence check, logging)
     loss: str = "cross_entropy"  # cross_entropy | mse (classification only)
     divergence_factor: float = 1e3  # diverged if loss > factor * initial loss

@@ -27,11 +27,14 @@ from torch import nn
 
 from lrstudy.data import DeviceData, TrainBatches, eval_batches
 from lrstudy.engine.files import save_torch
+from lrstudy.engine.layers import layer_rows, snapshot
 from lrstudy.engine.progress import Progress
-from lrstudy.engine.rundir import HISTORY_COLUMNS, RunDir
+from lrstudy.engine.rundir import EVAL_COLUMNS, HISTORY_COLUMNS, TRAIN_EVAL_COLUMNS, RunDir
 from lrstudy.engine.sharpness import SharpnessMonitor, fixed_batches
 from lrstudy.engine.tasks import TASKS, batch_loss, has_accuracy, task_options
 from lrstudy.init import LRControl
+from lrstudy.optim import rescale_weights
+from lrstudy.schedules import weight_rescales
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ class LoopState:
         default_factory=list)
     sharpness: dict[str, float] = field(
         default_factory=lambda: {"measurements": 0, "hvps": 0, "seconds": 0.0})
+    weights_at_eval: dict[str, torch.Tensor] | None = None  # layers.csv's angle reference
 
 
 class Trainer:
@@ -81,11 +85,18 @@ class Trainer:
                 fixed_batches(batches, cfg.trainer.sharpness_batches))
         extra_columns = self.sharpness.columns if self.sharpness is not None else ()
         self.history_columns = (*HISTORY_COLUMNS, *extra_columns)
+        self.eval_splits = ("val", "test") if data.val is not None else ("test",)
+        self.eval_columns = EVAL_COLUMNS
+        if cfg.trainer.eval_train:
+            self.eval_splits += ("train",)
+            self.eval_columns += TRAIN_EVAL_COLUMNS
+        self.rescales = weight_rescales(cfg.schedule, self.spe)  # TEXP++ phase boundaries
         # plain copies of the settings read every step: OmegaConf lookups cost microseconds
         trainer = cfg.trainer
         self.eval_every = trainer.eval_every_steps or self.spe
         self.sync_every = int(trainer.sync_every)
         self.grad_clip = trainer.grad_clip
+        self.layer_stats = trainer.layer_stats
         self.bf16 = trainer.precision == "bf16"
         self.channels_last = trainer.channels_last and data.spec.kind == "image"
         self.state = LoopState()
@@ -106,6 +117,8 @@ class Trainer:
     def train_step(self, x: torch.Tensor, y: torch.Tensor,
                    measured: dict[str, float] | None = None) -> None:
         step = self.state.step
+        if step in self.rescales:
+            rescale_weights(self.optimizer, self.rescales[step])
         lr = self.lr_control.lr(step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
@@ -146,18 +159,28 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         row = {"step": self.state.step, "epoch": self.state.step / self.spe}
-        splits = ("val", "test") if self.data.val is not None else ("test",)
         row |= {"val_loss": math.nan, "val_acc": math.nan}
-        for split in splits:
+        for split in self.eval_splits:
             row[f"{split}_loss"], row[f"{split}_acc"] = self.measure(split)
         self.run.append(self.run.eval, [row.values()])
+        if self.layer_stats:
+            self.log_layers()
         if self.writer is not None:
             for key, value in row.items():
                 if key not in ("step", "epoch") and math.isfinite(value):
-                    self.writer.add_scalar(key.replace("_", "/", 1), value, self.state.step)
+                    tag = key.replace("_", "_eval/" if key.startswith("train") else "/", 1)
+                    self.writer.add_scalar(tag, value, self.state.step)
         log.info("step %d  epoch %.2f  %s", self.state.step, row["epoch"], "  ".join(
             f"{k} {v:.4g}" for k, v in row.items() if k not in ("step", "epoch")))
         return row
+
+    def log_layers(self) -> None:
+        """layers.csv rows for this evaluation; the weights become the next angle's reference."""
+        now = snapshot(self.module)
+        rows = layer_rows(self.state.step, self.state.step / self.spe, now,
+                          self.state.weights_at_eval)
+        self.run.append(self.run.layers, rows)
+        self.state.weights_at_eval = now
 
     # --- host sync: history rows and divergence ------------------------------------------
 
@@ -204,6 +227,7 @@ class Trainer:
             "last_train_loss": state.last_train_loss,
             "carried": state.carried,
             "sharpness": state.sharpness,
+            "weights_at_eval": state.weights_at_eval,
             "lr_control": self.lr_control.state_dict(),
             "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -229,7 +253,8 @@ class Trainer:
                                wall_time_s=checkpoint["wall_time_s"],
                                carried=checkpoint["carried"],
                                last_train_loss=checkpoint["last_train_loss"],
-                               sharpness=checkpoint["sharpness"])
+                               sharpness=checkpoint["sharpness"],
+                               weights_at_eval=checkpoint["weights_at_eval"])
 
     # --- the loop ------------------------------------------------------------------------
 

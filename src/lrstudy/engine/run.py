@@ -20,6 +20,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
 from lrstudy.data import load_data, make_train_batches
+from lrstudy.engine.layers import LAYER_COLUMNS
 from lrstudy.engine.loop import RunInterrupted, Trainer
 from lrstudy.engine.progress import make_progress
 from lrstudy.engine.rundir import RunDir, collect_meta, config_hash, worst
@@ -31,7 +32,7 @@ from lrstudy.optim import build_optimizer
 
 log = logging.getLogger(__name__)
 
-LOWER_IS_BETTER = ("val_loss", "test_loss")
+LOWER_IS_BETTER = ("val_loss", "test_loss", "train_loss")
 
 
 def apply_profile(cfg: DictConfig) -> DictConfig:
@@ -91,16 +92,16 @@ def _finite_or_none(value: float) -> float | None:
 def summarize(cfg: DictConfig, status: str, rows: list[dict[str, float]], steps: int,
               train_loss: float, wall_time_s: float) -> dict[str, Any]:
     """metrics.json: status, objective, final and best eval values, steps, wall time. ``rows``
-    is empty when a run without eval_at_start diverged before its first evaluation."""
+    is empty when a run without eval_at_start diverged before its first evaluation. final
+    train_loss is the evaluated one with trainer.eval_train, else the last batch's."""
     last = rows[-1] if rows else {}
     final = {k: _finite_or_none(v) for k, v in last.items() if k not in ("step", "epoch")}
-    final["train_loss"] = _finite_or_none(train_loss)
     best = {}
     for key in final:
         values = [r[key] for r in rows if key in r and math.isfinite(r[key])]
         pick = min if key in LOWER_IS_BETTER else max
         best[key] = pick(values) if values else None
-    best.pop("train_loss", None)
+    final.setdefault("train_loss", _finite_or_none(train_loss))  # last batch, unless evaluated
     metric, mode = cfg.objective.metric, cfg.objective.mode
     value = (final if cfg.objective.reduce == "final" else best).get(metric)
     objective = worst(mode) if status != "completed" or value is None else value
@@ -161,7 +162,8 @@ def run_training(cfg: DictConfig, run_dir: str | Path | None = None) -> float:
     checkpoint = _resumable(run, chash)
     if checkpoint is None:
         run.reset()
-    run.start(cfg, collect_meta(cfg.seed, chash, str(device)), trainer.history_columns)
+    run.start(cfg, collect_meta(cfg.seed, chash, str(device)), trainer.history_columns,
+              trainer.eval_columns, LAYER_COLUMNS if cfg.trainer.layer_stats else None)
     if checkpoint is not None:
         trainer.load_checkpoint(checkpoint)
         run.truncate(trainer.state.step)

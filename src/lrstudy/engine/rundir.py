@@ -1,6 +1,10 @@
 """The run-directory contract (DESIGN.md): the files one run writes and how they are read back.
 
     config.yaml  history.csv  eval.csv  metrics.json  meta.json  tb/  DONE  checkpoint.pt
+
+Options add columns, never change existing ones: history.csv gets sharpness columns
+(trainer.sharpness_every), eval.csv train_loss/train_acc (trainer.eval_train); layers.csv
+(trainer.layer_stats) holds per-tensor norms and angles at every evaluation.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from lrstudy.engine.files import write_json, write_text
 SCHEMA_VERSION = 1
 HISTORY_COLUMNS = ("step", "epoch", "lr", "train_loss")
 EVAL_COLUMNS = ("step", "epoch", "val_loss", "val_acc", "test_loss", "test_acc")
+TRAIN_EVAL_COLUMNS = ("train_loss", "train_acc")  # eval.csv, with trainer.eval_train
 # keys that do not change what a run computes, so they stay out of its config hash
 HASH_EXCLUDED = (("paths",), ("trainer", "progress"))
 PACKAGES = ("lrstudy", "torch", "torchvision", "timm", "hydra-core", "omegaconf", "numpy")
@@ -91,6 +96,7 @@ class RunDir:
         self.tb = self.path / "tb"
         self.done = self.path / "DONE"
         self.checkpoint = self.path / "checkpoint.pt"
+        self.layers = self.path / "layers.csv"
 
     def is_done(self, chash: str) -> bool:
         """True when a finished run with this exact config hash is already here."""
@@ -103,24 +109,33 @@ class RunDir:
 
     def reset(self) -> None:
         """Remove a stale run's outputs (different config or no usable checkpoint)."""
-        for path in (self.history, self.eval, self.metrics, self.done, self.checkpoint):
+        for path in (self.history, self.eval, self.metrics, self.done, self.checkpoint,
+                     self.layers):
             path.unlink(missing_ok=True)
         shutil.rmtree(self.tb, ignore_errors=True)
 
     def start(self, cfg: DictConfig, meta: Mapping[str, Any],
-              history_columns: Sequence[str] = HISTORY_COLUMNS) -> None:
-        """Write config and meta; create the CSVs with their headers (history may have optional
-        columns after HISTORY_COLUMNS, e.g. sharpness)."""
+              history_columns: Sequence[str] = HISTORY_COLUMNS,
+              eval_columns: Sequence[str] = EVAL_COLUMNS,
+              layer_columns: Sequence[str] | None = None) -> None:
+        """Write config and meta; create the CSVs with their headers (layers.csv only when
+        ``layer_columns`` is given)."""
         self.path.mkdir(parents=True, exist_ok=True)
         write_text(self.config, OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.meta, dict(meta))
-        for path, columns in ((self.history, history_columns), (self.eval, EVAL_COLUMNS)):
+        tables = [(self.history, history_columns), (self.eval, eval_columns)]
+        if layer_columns is not None:
+            tables.append((self.layers, layer_columns))
+        for path, columns in tables:
             if not path.exists():
                 write_text(path, ",".join(columns) + "\n")
 
     def truncate(self, step: int) -> None:
         """Drop rows written after the checkpoint at ``step`` (a crash may leave some)."""
-        for path, keep in ((self.history, lambda s: s < step), (self.eval, lambda s: s <= step)):
+        tables = [(self.history, lambda s: s < step), (self.eval, lambda s: s <= step)]
+        if self.layers.exists():
+            tables.append((self.layers, lambda s: s <= step))
+        for path, keep in tables:
             with path.open() as handle:
                 rows = list(csv.reader(handle))
             kept = [rows[0], *(r for r in rows[1:] if keep(int(r[0])))]

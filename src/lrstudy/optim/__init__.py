@@ -6,7 +6,8 @@ every optimizer here reads it afresh at each step.
 """
 
 from lrstudy.optim.build import OPTIMIZERS, build_optimizer
-from lrstudy.optim.explr import explr_alpha
+from lrstudy.optim.explr import explr_alpha, rescale_weights
 from lrstudy.optim.search import as_overrides, sample_search_space
 
-__all__ = ["OPTIMIZERS", "as_overrides", "build_optimizer", "explr_alpha", "sample_search_space"]
+__all__ = ["OPTIMIZERS", "as_overrides", "build_optimizer", "explr_alpha", "rescale_weights",
+           "sample_search_space"]

@@ -22,3 +22,16 @@ def init_explr_buffers(optimizer: torch.optim.SGD, weight_decay: float) -> None:
         scale = (alpha - 1) / (group["lr"] * alpha)
         for p in group["params"]:
             optimizer.state[p]["momentum_buffer"] = p.detach() * scale
+
+
+@torch.no_grad()
+def rescale_weights(optimizer: torch.optim.Optimizer, factor: float) -> None:
+    """(theta, v) -> (c theta, v / c): on a scale-invariant network, training on with the LR
+    times c^2 computes the same functions (Li & Arora, Lemma 2), so an LR drop by c^2 can be
+    traded for this rescaling (TEXP++)."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            p.mul_(factor)
+            buffer = optimizer.state[p].get("momentum_buffer")
+            if buffer is not None:
+                buffer.div_(factor)

@@ -29,9 +29,9 @@ from lrstudy.schedules.decay import (
     build_step,
     build_trapezoidal,
 )
-from lrstudy.schedules.explr import build_exp_lr, build_texp, build_texp_pp
+from lrstudy.schedules.explr import build_exp_lr, build_texp, build_texp_pp, weight_rescales
 
-__all__ = ["SCHEDULES", "LRFunction", "build_schedule"]
+__all__ = ["SCHEDULES", "LRFunction", "build_schedule", "weight_rescales"]
 
 SCHEDULES: dict[str, Builder] = {
     "constant": build_constant,

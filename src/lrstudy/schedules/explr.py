@@ -98,3 +98,12 @@ def build_texp_pp(cfg: Mapping[str, Any], base_lr: float, spe: int, total: int) 
     alone only keeps TEXP's per-phase growth rates.
     """
     return _build_texp(cfg, base_lr, spe, keep_decay=False)
+
+
+def weight_rescales(cfg: Mapping[str, Any], spe: int) -> dict[int, float]:
+    """Step -> factor c by which the training loop multiplies the weights (and divides the
+    momentum buffers) just before that step: sqrt(C) at each TEXP++ phase boundary, C the LR
+    drop TEXP would make there [reconstruction, PAPERS.md 2.4]; nothing for other schedules."""
+    if cfg["name"] != "texp_pp":
+        return {}
+    return dict.fromkeys(check_milestones(cfg, spe), math.sqrt(1 / check_gamma(cfg)))

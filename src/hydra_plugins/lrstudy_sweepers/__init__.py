@@ -1,0 +1,1 @@
+"""Bandit sweepers for Hydra: ``hydra/sweeper=zooming|blie|hyperopt|random``."""
