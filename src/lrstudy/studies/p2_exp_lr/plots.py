@@ -81,13 +81,18 @@ def _accuracy(ctx: StudyContext, ax, arms: tuple[str, ...]) -> None:
     ax.legend()
 
 
+def _lr_curve(ax, ctx: StudyContext, arm: str, style: str = "-") -> None:
+    """The LR the arm's first run trained with (the same for every seed)."""
+    run = next((r for r in ctx.runs if r.arm == arm), None)
+    if run is not None:
+        ax.plot(run.history["epoch"], run.history["lr"], style, label=arm)
+
+
 def draw_explr(ctx: StudyContext, layers: pd.DataFrame) -> None:
     fig, axes = new_figure(ncols=3)
     _accuracy(ctx, axes[0][0], CONST_ARMS)
     for arm in CONST_ARMS:
-        run = next((r for r in ctx.runs if r.arm == arm), None)
-        if run is not None:
-            axes[0][1].plot(run.history["epoch"], run.history["lr"], label=arm)
+        _lr_curve(axes[0][1], ctx, arm)
         whole = _first_seed(layers, arm)
         whole = whole[whole["layer"] == WHOLE]
         axes[0][2].plot(whole["epoch"], whole["sq_norm"], label=arm)
@@ -121,9 +126,7 @@ def draw_texp(ctx: StudyContext, layers: pd.DataFrame) -> None:
     fig, axes = new_figure(ncols=3)
     _accuracy(ctx, axes[0][0], DECAY_ARMS)
     for arm in DECAY_ARMS:
-        run = next((r for r in ctx.runs if r.arm == arm), None)
-        if run is not None:
-            axes[0][1].plot(run.history["epoch"], run.history["lr"], STYLES[arm], label=arm)
+        _lr_curve(axes[0][1], ctx, arm, STYLES[arm])
         whole = layers[(layers["arm"] == arm) & (layers["layer"] == WHOLE)
                        & (layers["epoch"] > 0)]
         mean = whole.groupby("epoch", as_index=False)["angle"].mean()

@@ -1,0 +1,1 @@
+"""Hydra sweeper that launches an explicit list of jobs (``hydra/sweeper=listed``)."""
