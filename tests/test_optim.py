@@ -360,6 +360,19 @@ def test_gi_and_ri_adam_start_the_second_moment_as_defined(make_cfg, zoo):
     assert torch.equal(ri, again) and not torch.equal(ri, other)
 
 
+def test_ri_adam_copies_keep_their_generator(zoo):
+    """Sharpness probes and the catapult search deep-copy the optimizer before its first step."""
+    grad = torch.linspace(-3, 2, 50, dtype=torch.float64)
+    param = torch.zeros_like(grad, requires_grad=True)
+    optimizer = build_optimizer(zoo["ri_adam"], [param])
+    twin = copy.deepcopy(optimizer)
+    for opt in (optimizer, twin):
+        opt.param_groups[0]["params"][0].grad = grad.clone()
+        opt.step()
+    assert torch.equal(optimizer.state[param]["exp_avg_sq"],
+                       twin.state[twin.param_groups[0]["params"][0]]["exp_avg_sq"])
+
+
 # --- ExpLR momentum buffer -----------------------------------------------------------------
 
 

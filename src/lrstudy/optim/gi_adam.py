@@ -43,6 +43,19 @@ class RIAdam(GIAdam):
         super().__init__(params, **kwargs)
         self.generator = torch.Generator().manual_seed(v0_seed)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's Optimizer pickles only defaults, state and param groups; copies (the
+        preconditioned-sharpness probe, the catapult search) need the generator too."""
+        return {**super().__getstate__(), "generator_state": self.generator.get_state()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Also reached from load_state_dict, which passes no generator: keep ours then."""
+        generator_state = state.pop("generator_state", None)
+        super().__setstate__(state)
+        if generator_state is not None:
+            self.generator = torch.Generator()
+            self.generator.set_state(generator_state)
+
     def initial_second_moment(self, grad: torch.Tensor) -> torch.Tensor:
         z = torch.randn(grad.shape, generator=self.generator, dtype=grad.dtype).abs()
         return z.to(grad.device) * (grad.square().norm() / z.norm())
