@@ -28,4 +28,4 @@ class StudyContext:
         return self.runs[0].config["model"]["name"] if self.runs else ""
 
 
-STUDIES = ("p1_log_anneal", "p2_exp_lr", "p4_warmup", "p5_crowded_valley")
+STUDIES = ("p1_log_anneal", "p2_exp_lr", "p3_lr_bandits", "p4_warmup", "p5_crowded_valley")
