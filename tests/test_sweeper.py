@@ -43,8 +43,9 @@ def test_plugins_are_discovered():
 def test_hydra_sweep_1_and_2_jobs(hydra_sweep_runner, name, tmpdir):
     """Hydra's generic launcher checks: a grid ``+a=0,1`` is a set of separate arms, played in
     grid order in the first round."""
+    # chdir explicitly: Hydra's version base is process-global, and other tests set 1.3
     base = [f"hydra/sweeper={name}", "hydra/launcher=basic", "hydra.sweeper.budget=2",
-            "hydra.sweeper.batch_size=2"]
+            "hydra.sweeper.batch_size=2", "hydra.job.chdir=true"]
     sweep_1_job(hydra_sweep_runner, overrides=list(base), task_function=None,
                 temp_dir=Path(tmpdir) / "one")
     if name in ("zooming", "blie"):      # deterministic grid order; TPE/random draw arms
@@ -53,7 +54,8 @@ def test_hydra_sweep_1_and_2_jobs(hydra_sweep_runner, name, tmpdir):
 
 
 @pytest.mark.parametrize("launcher_name, overrides", [
-    ("basic", ["hydra/sweeper=zooming", "hydra.sweeper.budget=6", "hydra.sweeper.batch_size=2"]),
+    ("basic", ["hydra/sweeper=zooming", "hydra.sweeper.budget=6", "hydra.sweeper.batch_size=2",
+               "hydra.job.chdir=true"]),
 ])
 class TestZoomingBatchedSweeper(BatchedSweeperTestSuite):
     """Hydra's batched-sweeper suite: 6 grid arms in 3 rounds of 2, 6 distinct job dirs."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from omegaconf import OmegaConf
 
 from lrstudy.claims import Measure
 from lrstudy.figures import band, new_figure, save
@@ -51,23 +50,30 @@ def _difference(ctx, model, a, b, value, data) -> Measure | None:
                    {"data": data, "model": model, "seeds": diff.n})
 
 
+# P1-C5 is about the formula, so it is evaluated at the paper-scale setup (PAPERS.md 1.4:
+# CIFAR-10 at batch 128, T_0 = 10 epochs, min_lr 1e-3, lr 0.1), not at a profile's short cycles:
+# the restart spike needs pi * T_i > 1 / min_lr steps, which mini's 150-step cycles do not reach.
+PAPER_CYCLE = {"steps_per_epoch": 391, "t0_epochs": 10, "min_lr": 1e-3, "lr": 0.1}
+
+
 def schedule_measures(ctx: StudyContext) -> dict[str, Measure]:
-    """Properties of the formula itself (P1-C5), with the study's own cycle parameters."""
+    """Properties of the formula itself (P1-C5): the log_anneal arm's schedule (its base
+    reading) with the paper-scale cycle of PAPER_CYCLE."""
     run = next((r for r in ctx.runs if r.arm == "log_anneal_inv"), None)
     if run is None:
         return {}
-    cfg = OmegaConf.create(run.config)
-    spe = round(1 / run.history["epoch"].iloc[1])  # history rows carry epoch = step / spe
-    base_lr, total = cfg.optimizer.lr, int(run.metrics["steps"])
-    unclipped = build_schedule({**cfg.schedule, "clip": False}, base_lr, spe, total)
-    clipped = build_schedule(cfg.schedule, base_lr, spe, total)
-    first_cycle = round(cfg.schedule.t0_epochs * spe)
-    detail = {"data": "formula", "model": "—", "seeds": 0}
+    spe, lr = PAPER_CYCLE["steps_per_epoch"], PAPER_CYCLE["lr"]
+    schedule = {**run.config["schedule"], "t0_epochs": PAPER_CYCLE["t0_epochs"],
+                "min_lr": PAPER_CYCLE["min_lr"]}
+    first_cycle = round(schedule["t0_epochs"] * spe)
+    unclipped = build_schedule({**schedule, "clip": False}, lr, spe, 2 * first_cycle)
+    clipped = build_schedule(schedule, lr, spe, 2 * first_cycle)
+    detail = {"data": f"formula, {spe} steps/epoch, T_0 = {schedule['t0_epochs']} epochs",
+              "model": "—", "seeds": 0}
     return {
-        "schedule/restart_lr_over_base_lr": Measure.exact(unclipped(first_cycle) / base_lr,
-                                                          **detail),
+        "schedule/restart_lr_over_base_lr": Measure.exact(unclipped(first_cycle) / lr, **detail),
         "schedule/end_of_cycle_lr_over_min_lr": Measure.exact(
-            clipped(first_cycle - 1) / cfg.schedule.min_lr, **detail),
+            clipped(first_cycle - 1) / schedule["min_lr"], **detail),
     }
 
 
