@@ -27,8 +27,3 @@ def compose_config(overrides: Sequence[str]) -> DictConfig:
     register()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose(config_name="train", overrides=list(overrides))
-
-
-def results_dir(results: Path, profile: str) -> Path:
-    """results/<profile>/p2_exp_lr: the study's raw results, beside its sweep's runs/."""
-    return Path(results) / profile / STUDY

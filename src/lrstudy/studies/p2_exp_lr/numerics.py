@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 
 from lrstudy.engine.files import write_text
-from lrstudy.studies.p2_exp_lr.common import compose_config, results_dir
+from lrstudy.studies.__main__ import results_dir
+from lrstudy.studies.p2_exp_lr.common import STUDY, compose_config
 from lrstudy.studies.p2_exp_lr.equivalence import run_equivalence
 from lrstudy.studies.p2_exp_lr.toy import run_toy
 
@@ -21,7 +22,7 @@ EQUIVALENCE = "p2_exp_lr/equivalence"
 
 
 def numerics_dir(results: Path, profile: str) -> Path:
-    return results_dir(results, profile) / "numerics"
+    return results_dir(results, profile, STUDY) / "numerics"
 
 
 def main(argv: list[str] | None = None) -> None:
