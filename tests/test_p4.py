@@ -43,6 +43,16 @@ def test_grid_lays_out_cells_with_paired_cosine_min_lr(profile):
             assert "schedule.min_lr" not in values
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_jobs_list_every_cell_once(profile):
+    spec = grid.load_grid(profile)
+    expected = sum(len(g.arms) * len(g.params) * len(g.warmup or [None]) * len(g.x or g.lr)
+                   for g in spec["groups"]) * len(spec["seeds"])
+    jobs = grid.jobs(profile, fake_calibration(profile))
+    assert len(jobs) == len({tuple(sorted(j)) for j in jobs}) == expected
+    assert all("," not in o.split("=", 1)[1] for j in jobs for o in j if o.startswith("seed="))
+
+
 def test_target_lrs_are_powers_of_two_over_lambda0():
     group = grid.Group(part="phase", arms=["sgd"], params=["sp"], x=[-1, 0, 3], unit="lambda0")
     calibration = {"lambda0": {"phase/sp": {"lambda0": 80.0}}}

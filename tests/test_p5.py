@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from data_fixtures import write_stand_in_sources
-from hydra_plugins.lrstudy_listed_sweeper.listed_sweeper import read_jobs
 from lrstudy.engine.run import run_training
 from lrstudy.studies.p5_crowded_valley import measures, protocol
 from lrstudy.sweep.collect import Run
@@ -68,12 +67,6 @@ def test_winners_by_budget_skip_diverged_and_prefer_earlier_draws(smoke):
     jobs = protocol.rerun_jobs(settings, chosen)
     assert {j[4] for j in jobs} == {"study.trial=1", "study.trial=3"}
     assert {j[3] for j in jobs} == {f"seed={s}" for s in settings.rerun_seeds}
-
-
-def test_listed_sweeper_reads_jobs_in_order_without_duplicates(tmp_path):
-    path = tmp_path / "jobs.txt"
-    path.write_text("a=1 b=2\n# comment\n\nc='x y'\na=1 b=2\n")
-    assert read_jobs(path) == [["a=1", "b=2"], ["c=x y"]]
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)

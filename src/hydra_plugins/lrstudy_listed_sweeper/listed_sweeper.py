@@ -9,7 +9,6 @@ directory's DONE marker as in any other sweep.
 
 # no `from __future__ import annotations`: Hydra executes plugin modules outside sys.modules,
 # where dataclasses cannot resolve string annotations
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from lrstudy.sweep.jobs import read_jobs
+
 
 @dataclass
 class ListedSweeperConf:
@@ -32,18 +33,6 @@ class ListedSweeperConf:
 
 ConfigStore.instance().store(group="hydra/sweeper", name="listed", node=ListedSweeperConf,
                              provider="lrstudy")
-
-
-def read_jobs(path: Path) -> list[list[str]]:
-    """The override lists of a jobs file, in file order, duplicates removed."""
-    jobs: list[list[str]] = []
-    seen: set[tuple[str, ...]] = set()
-    for line in Path(path).read_text().splitlines():
-        job = shlex.split(line, comments=True)
-        if job and tuple(job) not in seen:
-            seen.add(tuple(job))
-            jobs.append(job)
-    return jobs
 
 
 class ListedSweeper(Sweeper):

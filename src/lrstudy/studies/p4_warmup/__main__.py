@@ -3,9 +3,9 @@ sweep, which the generic one cannot express (target LRs scaled by a measured lam
 
     calibrate  results/<profile>/p4_warmup/calibration.json: lambda_0 per part and
                parameterisation, and the eta_c search table of P4-C13
-    sweep      every cell of conf/study/p4_warmup_grid.yaml as Hydra multiruns
-               (hydra/launcher=parallel by default) into results/<profile>/p4_warmup/runs;
-               finished runs are skipped, as in any sweep
+    sweep      every cell of conf/study/p4_warmup_grid.yaml as one Hydra multirun over a
+               jobs file (hydra/sweeper=listed, hydra/launcher=parallel by default) into
+               results/<profile>/p4_warmup/runs; finished runs are skipped, as in any sweep
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from lrstudy.config import register_configs
 from lrstudy.engine.files import write_json
 from lrstudy.paths import register_resolvers
 from lrstudy.studies.__main__ import _params_profile
-from lrstudy.studies.p4_warmup.grid import ROOT, calibrate, invocations
+from lrstudy.studies.p4_warmup.grid import calibrate, jobs
+from lrstudy.sweep.jobs import launch, write_jobs
 
 STUDY = "p4_warmup"
 
@@ -44,12 +43,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     calibration = json.loads((out / "calibration.json").read_text())
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    for overrides in invocations(profile, calibration):
-        command = [sys.executable, str(ROOT / "src" / "train.py"), "-m", *overrides,
-                   f"hydra/launcher={args.launcher}", f"hydra.sweep.dir={out / 'runs'}",
-                   f"paths.data={args.data}", "trainer.progress=off"]
-        print(" ".join(command[2:]), flush=True)
-        subprocess.run(command, check=True, env=env)
+    runs = out / "runs"
+    launch(write_jobs(runs / "jobs.txt", jobs(profile, calibration)), runs,
+           [f"hydra/launcher={args.launcher}", f"paths.data={args.data}", "trainer.progress=off"],
+           env)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ the grid depends on a measurement. ``calibrate`` measures lambda_0 once per (par
 parameterisation, extra overrides) exactly as a run's own ``sharpness`` column at step 0 would
 (same seed, initialisation, fixed batches, solver and dtype), and the eta_c search grid of
 P4-C13 from the same initial state; ``invocations`` turns conf/study/p4_warmup_grid.yaml and
-those values into Hydra multirun command lines. Cosine arms need schedule.min_lr = eta_trgt / 10
-paired with each LR, which a multirun's cartesian product cannot express: they get one command
-line per target LR.
+those values into Hydra multirun command lines, and ``jobs`` into one run list for
+``hydra/sweeper=listed``. Cosine arms need schedule.min_lr = eta_trgt / 10 paired with each LR,
+which a multirun's cartesian product cannot express: they get one command line per target LR.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from lrstudy.init import CatapultProbe, apply_parameterization, param_groups
 from lrstudy.measure import hessian_top_eigen
 from lrstudy.models import build_model
 from lrstudy.optim import build_optimizer
+from lrstudy.sweep.jobs import expand
 
 ROOT = Path(__file__).resolve().parents[4]
 CONF = ROOT / "conf"
@@ -193,3 +194,8 @@ def invocations(profile: str, calibration: dict[str, Any]) -> Iterator[list[str]
                            f"schedule.min_lr={float(f'{lr * ETA_MIN_FRACTION:.6g}'):g}"]
             else:
                 yield [*base, "optimizer.lr=" + ",".join(f"{lr:g}" for lr in lrs)]
+
+
+def jobs(profile: str, calibration: dict[str, Any]) -> list[list[str]]:
+    """Every run of the profile's grid, one override list each (as its multirun would name it)."""
+    return [job for overrides in invocations(profile, calibration) for job in expand(overrides)]

@@ -15,8 +15,6 @@ re-runs (counted as failed). Diverged seeds are counted, and left out of means.
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from lrstudy.config import register_configs
 from lrstudy.optim import as_overrides, sample_search_space
 from lrstudy.paths import register_resolvers
 from lrstudy.sweep.collect import Run
+from lrstudy.sweep.jobs import launch, write_jobs
 
 ROOT = Path(__file__).resolve().parents[4]
 ONESHOT, GRID = "oneshot", "lr_grid"
@@ -152,26 +151,12 @@ def rerun_jobs(s: Settings,
     return list({tuple(j): j for j in jobs}.values())
 
 
-def write_jobs(path: Path, jobs: list[list[str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(" ".join(j) + "\n" for j in jobs))
-    return path
-
-
-def launch(jobs_file: Path, sweep_dir: Path, profile: str, extra: list[str]) -> None:
-    """One Hydra multirun of ``src/train.py`` over the jobs file (finished runs are skipped)."""
-    command = [sys.executable, str(ROOT / "src" / "train.py"), "-m",
-               f"experiment=p5_crowded_valley/{profile}", f"profile={profile}",
-               f"hydra.sweep.dir={sweep_dir}", f"hydra.sweeper.jobs_file={jobs_file}", *extra]
-    subprocess.run(command, check=True)
-
-
 def sweep(profile: str, sweep_dir: Path, extra: list[str]) -> None:
     """Both phases; rerunning resumes (DONE runs are skipped, interrupted ones resume)."""
     from lrstudy.sweep.collect import load_runs
 
     s = load_settings(profile)
-    launch(write_jobs(sweep_dir / "jobs_tune.txt", tuning_jobs(s)), sweep_dir, profile, extra)
+    common = [f"experiment=p5_crowded_valley/{profile}", f"profile={profile}", *extra]
+    launch(write_jobs(sweep_dir / "jobs_tune.txt", tuning_jobs(s)), sweep_dir, common)
     chosen = winners(load_runs(sweep_dir), s)
-    launch(write_jobs(sweep_dir / "jobs_rerun.txt", rerun_jobs(s, chosen)), sweep_dir, profile,
-           extra)
+    launch(write_jobs(sweep_dir / "jobs_rerun.txt", rerun_jobs(s, chosen)), sweep_dir, common)
