@@ -117,11 +117,12 @@ def _significantly_better(row: pd.Series, adam: pd.Series) -> bool:
 
 def _budget_gains(results: pd.DataFrame) -> dict[str, pd.Series]:
     """Per (problem, optimizer) on the constant schedule: each budget's gain over one-shot."""
-    ref = cells(results, "oneshot").set_index(["problem", "optimizer"])[["test_mean"]]
+    ref = (cells(results, "oneshot").set_index(["problem", "optimizer"])[["test_mean"]]
+           .rename(columns={"test_mean": "test_mean_ref"}))
     out = {}
     for budget in ("small", "medium", "large"):
-        joined = cells(results, budget).set_index(["problem", "optimizer"]).join(
-            ref, rsuffix="_ref", how="inner")
+        tuned = cells(results, budget).set_index(["problem", "optimizer"])
+        joined = tuned.join(ref, how="inner")
         if len(joined):
             out[budget] = joined.apply(lambda r: gain(r["test_mean"], r["test_mean_ref"],
                                                       bool(r["higher_is_better"])), axis=1)

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from lrstudy.config import register_configs
+from lrstudy.errors import ConfigError
 from lrstudy.optim import as_overrides, sample_search_space
 from lrstudy.paths import register_resolvers
 from lrstudy.sweep.collect import Run
@@ -57,17 +59,22 @@ class Settings:
 
 
 def load_settings(profile: str, conf: Path = ROOT / "conf") -> Settings:
-    """Compose ``experiment=p5_crowded_valley/<profile>`` and every optimizer it names."""
+    """The profile's protocol (conf/study/p5_crowded_valley_protocol.yaml) and the one-shot
+    defaults and search space of every optimizer it names."""
+    path = conf / "study" / "p5_crowded_valley_protocol.yaml"
+    spec = yaml.safe_load(path.read_text())
+    if profile not in spec:
+        raise ConfigError(f"{path.name} has no profile {profile!r} (has {sorted(spec)})")
+    study = spec[profile]
+    budgets = study["budgets"]
+    if not 0 < budgets["small"] <= budgets["medium"] <= budgets["large"]:
+        raise ConfigError(f"{path.name} {profile}: budgets={budgets} must satisfy "
+                          "0 < small <= medium <= large")
     register_configs()
     register_resolvers()
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-        cfg = compose("train", [f"experiment=p5_crowded_valley/{profile}", f"profile={profile}"])
-        study = OmegaConf.to_container(cfg.study)
         optimizers = {name: OmegaConf.to_container(
             compose("train", [f"optimizer={name}"]).optimizer) for name in study["optimizers"]}
-    budgets = study["budgets"]
-    if not 0 < budgets["small"] <= budgets["medium"] <= budgets["large"]:
-        raise ValueError(f"study.budgets={budgets} must satisfy 0 < small <= medium <= large")
     return Settings(study["problems"], study["optimizers"], study["schedules"], budgets,
                     study["tuning_seed"], study["seeds"], study["search_seed"],
                     study["danger_zone"], {k: v["oneshot"] for k, v in optimizers.items()},
