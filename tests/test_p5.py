@@ -13,6 +13,9 @@ import pytest
 
 from data_fixtures import write_stand_in_sources
 from lrstudy.engine.run import run_training
+from lrstudy.errors import ConfigError
+from lrstudy.studies.p3_lr_bandits import settings as p3_settings
+from lrstudy.studies.p4_warmup import grid as p4_grid
 from lrstudy.studies.p5_crowded_valley import measures, protocol
 from lrstudy.sweep.collect import Run
 
@@ -107,3 +110,11 @@ def test_measures_on_a_hand_made_table():
     assert found["c4/median_gain_large"].value == pytest.approx(np.median([0.05, 0.2, 0.1,
                                                                             0.01]))
     assert found["c7/danger_zone_lrs"].value == 1
+
+
+@pytest.mark.parametrize("load", [protocol.load_settings, p3_settings.load_settings,
+                                  p4_grid.load_grid])
+def test_settings_files_name_the_missing_profile(load):
+    expected = r"has no profile 'huge' \(has \['full', 'mini', 'smoke'\]\)"
+    with pytest.raises(ConfigError, match=expected):
+        load("huge")

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from lrstudy.errors import ConfigError
+from lrstudy.studies import profile_entry
 
 ROOT = Path(__file__).resolve().parents[4]
 STUDY = "p3_lr_bandits"
@@ -85,10 +85,7 @@ class Settings:
 
 
 def load_settings(profile: str, path: Path = SETTINGS_FILE) -> Settings:
-    spec = yaml.safe_load(Path(path).read_text())
-    if profile not in spec:
-        raise ConfigError(f"{Path(path).name} has no profile {profile!r} (has {sorted(spec)})")
-    entry = dict(spec[profile])
+    entry = dict(profile_entry(path, profile))
     entry["optimizers"] = {name: OptimizerSpace(tuple(o["interval"]), tuple(o["grid"]))
                            for name, o in entry["optimizers"].items()}
     entry["algorithms"] = {name: dict(c or {}) for name, c in entry["algorithms"].items()}

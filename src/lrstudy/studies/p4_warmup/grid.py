@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
@@ -34,6 +33,7 @@ from lrstudy.init import CatapultProbe, apply_parameterization, param_groups
 from lrstudy.measure import hessian_top_eigen
 from lrstudy.models import build_model
 from lrstudy.optim import build_optimizer
+from lrstudy.studies import profile_entry
 from lrstudy.sweep.jobs import expand
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -70,10 +70,7 @@ def calibration_key(part: str, param: str, overrides: list[str]) -> str:
 
 
 def load_grid(profile: str, path: Path = GRID_FILE) -> dict[str, Any]:
-    spec = yaml.safe_load(path.read_text())
-    if profile not in spec:
-        raise ConfigError(f"{path.name} has no profile {profile!r} (has {sorted(spec)})")
-    entry = spec[profile]
+    entry = profile_entry(path, profile)
     return {"seeds": list(entry["seeds"]), "groups": [Group(**g) for g in entry["groups"]],
             "catapult_search": entry.get("catapult_search")}
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -29,6 +28,7 @@ from lrstudy.config import register_configs
 from lrstudy.errors import ConfigError
 from lrstudy.optim import as_overrides, sample_search_space
 from lrstudy.paths import register_resolvers
+from lrstudy.studies import profile_entry
 from lrstudy.sweep.collect import Run
 from lrstudy.sweep.jobs import launch, write_jobs
 
@@ -62,10 +62,7 @@ def load_settings(profile: str, conf: Path = ROOT / "conf") -> Settings:
     """The profile's protocol (conf/study/p5_crowded_valley_protocol.yaml) and the one-shot
     defaults and search space of every optimizer it names."""
     path = conf / "study" / "p5_crowded_valley_protocol.yaml"
-    spec = yaml.safe_load(path.read_text())
-    if profile not in spec:
-        raise ConfigError(f"{path.name} has no profile {profile!r} (has {sorted(spec)})")
-    study = spec[profile]
+    study = profile_entry(path, profile)
     budgets = study["budgets"]
     if not 0 < budgets["small"] <= budgets["medium"] <= budgets["large"]:
         raise ConfigError(f"{path.name} {profile}: budgets={budgets} must satisfy "
